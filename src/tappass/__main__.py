@@ -1,0 +1,3 @@
+from tappass.cli.main import main
+
+main()

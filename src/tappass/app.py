@@ -1,0 +1,100 @@
+"""`create_app(settings)`: the gateway as an ASGI application.
+
+The lifespan opens the store (applying migrations), settles the admin key, compiles the
+preset pipelines and starts the audit writer; shutdown flushes the audit queue first.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tappass.admin_key import ensure_admin_key
+from tappass.agents import AgentDirectory
+from tappass.audit.recorder import AuditRecorder
+from tappass.providers.registry import Providers
+from tappass.server import agents, audit, health, openai
+from tappass.server.responses import error
+from tappass.services import Services
+from tappass.settings import Settings, load_settings
+from tappass.state import LocalState
+from tappass.storage import create_store
+
+log = logging.getLogger("tappass")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/v1/models", openai.list_models, methods=["GET"]),
+        Route("/v1/agents", agents.create_agent, methods=["POST"]),
+        Route("/v1/agents", agents.list_agents, methods=["GET"]),
+        Route("/v1/agents/{name}", agents.get_agent, methods=["GET"]),
+        Route("/v1/agents/{name}", agents.update_agent, methods=["PATCH"]),
+        Route("/v1/agents/{name}", agents.delete_agent, methods=["DELETE"]),
+        Route("/v1/agents/{name}/rotate-key", agents.rotate_key, methods=["POST"]),
+        Route("/v1/audit", audit.query_audit, methods=["GET"]),
+        Route("/health", health.health, methods=["GET"]),
+        Route("/health/live", health.live, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
+        Route("/health/detailed", health.detailed, methods=["GET"]),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: f"no route for {request.method} {request.url.path}",
+               405: f"method {request.method} not allowed on {request.url.path}"}
+    return error(exc.status_code, message.get(exc.status_code, str(exc.detail)),
+                 code="not_found" if exc.status_code == 404 else "invalid_request")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error(500, "internal error; see the gateway log", type="server_error",
+                 code="internal_error")
+
+
+async def start_services(settings: Settings) -> Services:
+    store = create_store(settings)
+    await store.open()
+    admin_hash, generated = await ensure_admin_key(store, settings)
+    if generated:
+        print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
+              file=sys.stderr, flush=True)
+    recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
+    services = Services(settings=settings, store=store, providers=Providers(settings),
+                        state=LocalState(), audit=recorder, agents=AgentDirectory(store),
+                        admin_key_hash=admin_hash)
+    services.compile_presets()
+    recorder.start()
+    return services
+
+
+async def stop_services(services: Services) -> None:
+    await services.audit.close()
+    await services.providers.close()
+    await services.store.close()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.services = await start_services(settings)
+        try:
+            yield
+        finally:
+            await stop_services(app.state.services)
+
+    return Starlette(routes=routes(), lifespan=lifespan,
+                     exception_handlers={HTTPException: _http_error, 500: _server_error})

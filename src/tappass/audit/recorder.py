@@ -1,0 +1,89 @@
+"""Durable audit writes with group commit.
+
+Each request hands its event to `record()` and waits until the transaction that holds it
+has committed. One writer task drains everything that queued up while the previous commit
+ran and writes it in a single transaction, so concurrent requests share one commit. A
+failed write fails every request in the batch (the caller answers 503): an event is never
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tappass.errors import StorageError
+
+if TYPE_CHECKING:
+    from tappass.storage.base import Store
+
+log = logging.getLogger("tappass.audit")
+
+
+class AuditRecorder:
+    def __init__(self, store: Store, *, batch_max: int = 256) -> None:
+        self._store = store
+        self._batch_max = batch_max
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.written = 0
+        self.failed = 0
+        self.batches = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-writer")
+
+    async def record(self, event: dict[str, Any]) -> None:
+        """Return once the event is committed; raise StorageError if it could not be."""
+        if self._closing or self._task is None:
+            raise StorageError("audit writer is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        self._wake.set()
+        await future
+
+    async def _run(self) -> None:
+        while not (self._closing and not self._pending):
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._pending[: self._batch_max]
+            del self._pending[: len(batch)]
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        try:
+            await self._store.append_audit([event for event, _ in batch])
+        except Exception as exc:
+            self.failed += len(batch)
+            log.error("audit write of %d events failed: %s", len(batch), exc)
+            error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        self.written += len(batch)
+        self.batches += 1
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._closing
+
+    @property
+    def queued(self) -> int:
+        return len(self._pending)
+
+    async def close(self) -> None:
+        """Write everything still queued, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None

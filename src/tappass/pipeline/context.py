@@ -1,0 +1,94 @@
+"""Per-request state shared by the steps of one pipeline run.
+
+Built once per request after the body is parsed; steps read `body` (the request as it will
+be sent upstream), write only the fields they own, and keep private state under
+`state[step_id]`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tappass.pipeline.step import Finding, Phase, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tappass.pipeline.definition import Pipeline
+    from tappass.providers.base import Provider
+    from tappass.services import Services
+    from tappass.storage.base import AgentRecord
+
+
+@dataclass(slots=True)
+class StepResult:
+    step: str
+    phase: Phase
+    verdict: Verdict
+    duration_ms: float
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"step": self.step, "phase": self.phase.value,
+                               "verdict": self.verdict.value, "duration_ms": self.duration_ms}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.findings:
+            out["findings"] = [f.as_dict() for f in self.findings]
+        return out
+
+
+class Context:
+    __slots__ = (
+        "audit_id", "services", "agent", "pipeline", "flags", "mode", "session_id",
+        "body", "model", "stream", "client_wants_usage", "provider", "upstream_model",
+        "response", "response_bytes", "chunks", "usage", "cost_usd", "classification",
+        "results", "started", "upstream_ms", "state",
+    )
+
+    def __init__(self, *, audit_id: str, services: Services, agent: AgentRecord,
+                 pipeline: Pipeline, flags: dict[str, str], session_id: str | None,
+                 body: dict[str, Any]) -> None:
+        self.audit_id = audit_id
+        self.services = services
+        self.agent = agent
+        self.pipeline = pipeline
+        self.flags = flags
+        self.mode = flags.get("mode", "enforce")
+        self.session_id = session_id
+        self.body = body
+        self.model: str = body["model"]
+        self.stream: bool = bool(body.get("stream"))
+        options = body.get("stream_options")
+        self.client_wants_usage = bool(isinstance(options, dict) and options.get("include_usage"))
+        self.provider: Provider | None = None
+        self.upstream_model: str | None = None
+        self.response: dict[str, Any] | None = None     # parsed non-streaming answer
+        self.response_bytes: bytes | None = None         # the same, as received
+        self.chunks: AsyncIterator[bytes] | None = None  # SSE events when streaming
+        self.usage: dict[str, Any] | None = None
+        self.cost_usd: float | None = None
+        self.classification: str | None = None
+        self.results: list[StepResult] = []
+        self.started = time.perf_counter()
+        self.upstream_ms: float | None = None
+        self.state: dict[str, Any] = {}
+
+    def texts(self) -> list[str]:
+        """The text parts of every message, in order (for scanners)."""
+        out: list[str] = []
+        for message in self.body["messages"]:
+            content = message.get("content")
+            if isinstance(content, str):
+                out.append(content)
+            elif isinstance(content, list):
+                out.extend(p["text"] for p in content
+                           if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return out
+
+    @property
+    def would_block(self) -> list[StepResult]:
+        return [r for r in self.results if r.verdict is Verdict.WOULD_BLOCK]

@@ -1,0 +1,109 @@
+"""The step contract: what every governance step is and returns.
+
+A step is a class with an `id`, an `Options` pydantic model (validated when a pipeline is
+loaded, so bad configuration fails at load time with its path) and one async method:
+
+    async def run(self, ctx: Context) -> Decision | None
+
+`None` means allow. Detections are *returned* as a Decision, never raised; an exception
+means the step itself broke, and the runner fails the request closed. Steps are built once
+per pipeline with `Step(options, services)` and must keep no per-request state on `self`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from tappass.pipeline.context import Context
+
+
+class Phase(StrEnum):
+    BEFORE = "before"
+    CALL = "call"
+    AFTER = "after"
+
+
+class Category(StrEnum):
+    ACCESS_CONTROL = "access_control"
+    DATA_PROTECTION = "data_protection"
+    THREAT_DETECTION = "threat_detection"
+    CLASSIFY_AND_PREPARE = "classify_and_prepare"
+    ROUTE_AND_EXECUTE = "route_and_execute"
+    RESPONSE_SAFETY = "response_safety"
+    TRACKING = "tracking"
+
+
+class Action(StrEnum):
+    ALLOW = "allow"
+    FLAG = "flag"
+    TRANSFORM = "transform"
+    BLOCK = "block"
+    REQUIRE_APPROVAL = "require_approval"
+
+
+class Verdict(StrEnum):
+    """What the audit trail records for one step of one request."""
+
+    ALLOW = "allow"
+    FLAG = "flag"
+    TRANSFORM = "transform"
+    BLOCK = "block"
+    REQUIRE_APPROVAL = "require_approval"
+    WOULD_BLOCK = "would_block"     # observe mode: a block that was recorded, not enforced
+    SKIPPED = "skipped"             # mode=off, or the step does not apply
+    UNAVAILABLE = "unavailable"     # registered, but its implementation has not landed
+    ERROR = "error"                 # the step raised or its dependency failed
+
+
+BLOCKING = frozenset({Action.BLOCK, Action.REQUIRE_APPROVAL})
+
+
+@dataclass(slots=True, frozen=True)
+class Finding:
+    type: str
+    start: int | None = None
+    end: int | None = None
+    score: float = 1.0
+    explanation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "start": self.start, "end": self.end,
+                "score": self.score, "explanation": self.explanation}
+
+
+@dataclass(slots=True, frozen=True)
+class Decision:
+    action: Action
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+    status: int = 403                          # HTTP status when this decision blocks
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> bool:
+        return self.action in BLOCKING
+
+
+ALLOW = Decision(Action.ALLOW)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StepOptions(BaseModel):
+    """Base for step options: unknown keys are errors, values are validated at load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(Protocol):
+    id: ClassVar[str]
+    Options: ClassVar[type[BaseModel]]
+
+    async def run(self, ctx: Context) -> Decision | None: ...

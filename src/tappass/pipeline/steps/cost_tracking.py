@@ -1,0 +1,36 @@
+"""cost_tracking: records tokens and USD cost of the call from the provider's usage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tappass.pipeline.step import StepOptions
+from tappass.providers.pricing import cost_usd
+
+if TYPE_CHECKING:
+    from tappass.pipeline.context import Context
+
+
+class CostTracking:
+    id = "cost_tracking"
+
+    class Options(StepOptions):
+        prices: dict[str, tuple[float, float]] = {}  # model -> (input, output) USD per 1M tokens
+
+    def __init__(self, options: Options, services: Any) -> None:
+        self._prices = options.prices or None
+        self._state = services.state
+
+    async def run(self, ctx: Context) -> None:
+        usage = ctx.usage
+        if not usage:
+            return None
+        prompt = int(usage.get("prompt_tokens") or 0)
+        completion = int(usage.get("completion_tokens") or 0)
+        cost = cost_usd(ctx.upstream_model or ctx.model, prompt, completion, self._prices)
+        if cost is None and ctx.upstream_model != ctx.model:
+            cost = cost_usd(ctx.model, prompt, completion, self._prices)
+        ctx.cost_usd = cost
+        if cost:
+            self._state.add_spend(ctx.agent.name, ctx.session_id, cost)
+        return None

@@ -1,0 +1,33 @@
+"""rate_limit: limits how many requests an agent makes per minute (token bucket)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from tappass.pipeline.step import Action, Decision, StepOptions
+
+if TYPE_CHECKING:
+    from tappass.pipeline.context import Context
+
+
+class RateLimit:
+    id = "rate_limit"
+
+    class Options(StepOptions):
+        requests_per_minute: int | None = Field(
+            default=None, ge=1, description="defaults to TAPPASS_RATE_LIMIT_RPM (600)")
+
+    def __init__(self, options: Options, services: Any) -> None:
+        self._state = services.state
+        self._rpm = options.requests_per_minute or services.settings.rate_limit_rpm
+
+    async def run(self, ctx: Context) -> Decision | None:
+        wait = self._state.take_token(ctx.agent.name, self._rpm)
+        if wait == 0.0:
+            return None
+        retry = max(1, math.ceil(wait))
+        return Decision(Action.BLOCK, f"rate limit of {self._rpm} requests per minute exceeded",
+                        status=429, headers={"Retry-After": str(retry)})

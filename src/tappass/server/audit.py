@@ -1,0 +1,56 @@
+"""`GET /v1/audit`: query the audit trail (admin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tappass.errors import RequestError
+from tappass.server.auth import require_admin
+from tappass.server.responses import JSON, request_error
+from tappass.storage.base import AuditQuery
+
+MAX_LIMIT = 1000
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _time(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise RequestError(f"{name}: expected an ISO-8601 time such as 2026-03-01T00:00:00Z, "
+                           f"got {value!r}", field=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_query(params: dict[str, str]) -> AuditQuery:
+    unknown = sorted(set(params) - {"agent", "limit", "after", "before", "blocked"})
+    if unknown:
+        raise RequestError(f"{unknown[0]}: unknown parameter; use agent, limit, after, "
+                           "before, blocked", field=unknown[0])
+    limit_text = params.get("limit", "50")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise RequestError(f"limit: expected a whole number from 1 to {MAX_LIMIT}",
+                           field="limit")
+    blocked = params.get("blocked")
+    if blocked is not None and blocked.lower() not in _BOOLS:
+        raise RequestError("blocked: expected true or false", field="blocked")
+    return AuditQuery(agent=params.get("agent") or None, limit=int(limit_text),
+                      after=_time("after", params.get("after")),
+                      before=_time("before", params.get("before")),
+                      blocked=None if blocked is None else _BOOLS[blocked.lower()])
+
+
+async def query_audit(request: Request) -> Response:
+    try:
+        services = require_admin(request)
+        query = parse_query(dict(request.query_params))
+    except RequestError as exc:
+        return request_error(exc)
+    events = await services.store.query_audit(query)
+    return JSON({"object": "list", "data": events, "count": len(events),
+                 "has_more": len(events) == query.limit})

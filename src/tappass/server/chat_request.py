@@ -1,0 +1,55 @@
+"""Parse and check an OpenAI chat-completions body once; errors name the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tappass.errors import RequestError
+from tappass.server.responses import parse_json_object
+
+_ROLES_WITHOUT_CONTENT = frozenset({"assistant"})
+
+
+def _fail(field: str, expected: str) -> RequestError:
+    return RequestError(f"{field}: expected {expected}", field=field)
+
+
+def _check_message(i: int, message: Any) -> None:
+    where = f"messages[{i}]"
+    if not isinstance(message, dict):
+        raise _fail(where, "an object with 'role' and 'content'")
+    if not isinstance(message.get("role"), str) or not message["role"]:
+        raise _fail(f"{where}.role", "a string such as 'user'")
+    content = message.get("content")
+    if content is None and message["role"] not in _ROLES_WITHOUT_CONTENT:
+        raise _fail(f"{where}.content", "a string or a list of content parts")
+    if content is not None and not isinstance(content, str | list):
+        raise _fail(f"{where}.content", "a string or a list of content parts")
+    if isinstance(content, list):
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise _fail(f"{where}.content[{j}]", "an object with a 'type'")
+
+
+def parse_chat_request(raw: bytes) -> dict[str, Any]:
+    body = parse_json_object(raw)
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise _fail("model", "a model name such as 'gpt-4o' or 'tappass/echo'")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _fail("messages", "a non-empty list of messages")
+    for i, message in enumerate(messages):
+        _check_message(i, message)
+    if "stream" in body and not isinstance(body["stream"], bool | None):
+        raise _fail("stream", "true or false")
+    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
+        raise _fail("stream_options", "an object")
+    if body.get("tools") is not None and not isinstance(body["tools"], list):
+        raise _fail("tools", "a list of tool definitions")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            raise _fail(name, "a positive integer")
+    return body

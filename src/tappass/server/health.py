@@ -1,0 +1,112 @@
+"""Health endpoints: `/health`, `/health/live`, `/health/ready`, `/health/detailed` (admin)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tappass._version import __version__
+from tappass.errors import RequestError, StorageError
+from tappass.pipeline.step import Phase
+from tappass.server.auth import require_admin
+from tappass.server.responses import JSON, request_error
+from tappass.services import Services
+
+PING_TIMEOUT = 2.0
+
+
+async def _storage_check(services: Services) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(services.store.ping(), PING_TIMEOUT)
+    except (StorageError, asyncio.TimeoutError) as exc:
+        reason = str(exc) or "no answer within 2 s"
+        return {"status": "fail", "error": f"database connection failed: {reason}"}
+    return {"status": "ok", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+
+
+def _kv_check(services: Services) -> dict[str, Any]:
+    workers = services.settings.workers
+    if services.settings.kv_url:
+        return {"status": "warn", "detail": "TAPPASS_KV_URL is set but this version keeps "
+                "counters in-process; Redis support lands in a later release"}
+    if workers > 1:
+        return {"status": "warn", "detail": f"{workers} workers keep separate rate-limit and "
+                "budget counters; set TAPPASS_KV_URL (Redis) to share them"}
+    return {"status": "ok", "detail": "in-process"}
+
+
+async def health(request: Request) -> Response:
+    services: Services = request.app.state.services
+    storage = await _storage_check(services)
+    healthy = storage["status"] == "ok"
+    return JSON({"status": "healthy" if healthy else "unhealthy", "version": __version__,
+                 "storage": services.store.kind}, status_code=200 if healthy else 503)
+
+
+async def live(request: Request) -> Response:
+    return JSON({"status": "alive"})
+
+
+async def ready(request: Request) -> Response:
+    services: Services = request.app.state.services
+    checks = {"storage": await _storage_check(services),
+              "audit_writer": {"status": "ok" if services.audit.running else "fail"},
+              "kv": _kv_check(services)}
+    failing = any(c["status"] == "fail" for c in checks.values())
+    degraded = any(c["status"] == "warn" for c in checks.values())
+    status = "not_ready" if failing else "degraded" if degraded else "ready"
+    return JSON({"status": status, "checks": checks}, status_code=503 if failing else 200)
+
+
+def _pipeline_summary(services: Services) -> dict[str, Any]:
+    out = {}
+    for name, pipeline in services.pipelines.items():
+        counts = {phase.value: len(pipeline.phases[phase]) for phase in Phase}
+        out[name] = {**counts, "total": sum(counts.values()),
+                     "unavailable": pipeline.unavailable()}
+    return out
+
+
+def _warnings(services: Services, pipelines: dict[str, Any]) -> list[str]:
+    warnings = []
+    for name, summary in pipelines.items():
+        if summary["unavailable"]:
+            warnings.append(f"pipeline {name}: {len(summary['unavailable'])} registered steps "
+                            f"are not implemented in this version and report 'unavailable': "
+                            f"{', '.join(summary['unavailable'])}")
+    if "openai" not in services.providers.configured():
+        warnings.append("no OpenAI-compatible provider configured (OPENAI_API_KEY or "
+                        "OPENAI_BASE_URL); only the demo model tappass/echo and local "
+                        "providers answer")
+    kv = _kv_check(services)
+    if kv["status"] == "warn":
+        warnings.append(kv["detail"])
+    return warnings
+
+
+async def detailed(request: Request) -> Response:
+    try:
+        services = require_admin(request)
+    except RequestError as exc:
+        return request_error(exc)
+    storage = await _storage_check(services)
+    migrations = await services.store.applied_migrations() if storage["status"] == "ok" else []
+    pipelines = _pipeline_summary(services)
+    audit = services.audit
+    return JSON({
+        "status": "healthy" if storage["status"] == "ok" else "unhealthy",
+        "version": __version__,
+        "uptime_s": round(time.time() - services.started_at, 1),
+        "storage": {"kind": services.store.kind, **storage, "migrations": migrations},
+        "kv": _kv_check(services),
+        "audit": {"written": audit.written, "failed": audit.failed, "batches": audit.batches,
+                  "queued": audit.queued, "running": audit.running},
+        "providers": services.providers.configured(),
+        "pipelines": pipelines,
+        "warnings": _warnings(services, pipelines),
+    })

@@ -1,0 +1,226 @@
+"""The OpenAI-compatible surface: `POST /v1/chat/completions` and `GET /v1/models`.
+
+One request: authenticate the `tp_` key, parse the body once, resolve pipeline and flags,
+run before -> call -> after, write the audit event (durable before the answer completes),
+answer. Streaming answers are forwarded event by event; the after phase and the audit run
+before the final `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from tappass import keys
+from tappass.audit.events import bare_event, event_from_context
+from tappass.errors import ProviderError, RequestError, StepError, StorageError
+from tappass.pipeline.context import Context
+from tappass.pipeline.runner import Block, run_phase
+from tappass.pipeline.step import Phase
+from tappass.policy.flags import format_flags, parse_flags
+from tappass.server.auth import bearer, is_admin
+from tappass.server.chat_request import parse_chat_request
+from tappass.server.responses import JSON, blocked_body, error, error_body, request_error
+
+if TYPE_CHECKING:
+    from tappass.services import Services
+    from tappass.storage.base import AgentRecord
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _headers(ctx: Context) -> dict[str, str]:
+    return {
+        "X-TapPass-Audit-Id": ctx.audit_id,
+        "X-TapPass-Pipeline": ctx.pipeline.name,
+        "X-TapPass-Mode": ctx.mode,
+        "X-TapPass-Flags": format_flags(ctx.flags),
+        "X-TapPass-Steps": ", ".join(f"{r.step}={r.verdict.value}" for r in ctx.results),
+    }
+
+
+async def _authenticate(request: Request, services: Services) -> AgentRecord:
+    token = bearer(request)
+    if token is None:
+        raise RequestError("missing API key: send 'Authorization: Bearer tp_...'",
+                           status=401, code="missing_api_key", field="Authorization")
+    agent = await services.agents.authenticate(token)
+    if agent is None:
+        raise RequestError("invalid API key", status=401, code="invalid_api_key",
+                           field="Authorization")
+    return agent
+
+
+def _resolve_flags(request: Request, defaults: dict[str, str],
+                   agent: AgentRecord) -> dict[str, str]:
+    flags = {**defaults, **agent.flags}
+    header = request.headers.get("x-tappass-flags")
+    if header:
+        flags.update(parse_flags(header))
+    return flags
+
+
+async def chat_completions(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        agent = await _authenticate(request, services)
+    except RequestError as exc:
+        return error(exc.status, str(exc), type="authentication_error", code=exc.code)
+    audit_id = keys.new_id("ae")
+    if not agent.enabled:
+        return await _refuse_disabled(services, agent, audit_id)
+    pipeline = services.pipeline(agent.preset)
+    try:
+        body = parse_chat_request(await request.body())
+        flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+    except RequestError as exc:
+        await _audit_quietly(services, bare_event(
+            audit_id, agent=agent.name, agent_id=agent.id, status="failed",
+            http_status=exc.status, reason=str(exc)))
+        return error(exc.status, str(exc), code=exc.code, param=exc.field,
+                     headers={"X-TapPass-Audit-Id": audit_id})
+    ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
+                  flags=flags, session_id=request.headers.get("x-session-id"), body=body)
+    return await _govern(ctx)
+
+
+async def _govern(ctx: Context) -> Response:
+    try:
+        block = await run_phase(ctx, Phase.BEFORE) or await run_phase(ctx, Phase.CALL)
+        if block is not None:
+            return await _blocked(ctx, block)
+        if ctx.stream:
+            return StreamingResponse(_stream(ctx), media_type="text/event-stream",
+                                     headers={**SSE_HEADERS, **_headers(ctx)})
+        block = await run_phase(ctx, Phase.AFTER)
+        if block is not None:
+            return await _blocked(ctx, block)
+        await ctx.services.audit.record(event_from_context(ctx, status="allowed",
+                                                           http_status=200))
+        content = ctx.response_bytes or orjson.dumps(ctx.response)
+        return Response(content, media_type="application/json", headers=_headers(ctx))
+    except (ProviderError, StepError, StorageError) as exc:
+        return await _failed(ctx, exc)
+
+
+def _failure_status(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, ProviderError):
+        return exc.status, "upstream_error", exc.code
+    if isinstance(exc, StepError):
+        return 503, "governance_error", "step_failed"
+    return 503, "storage_error", "audit_unavailable"
+
+
+async def _failed(ctx: Context, exc: Exception) -> Response:
+    status, kind, code = _failure_status(exc)
+    message = str(exc) if not isinstance(exc, StorageError) else (
+        "the audit trail could not be written; request denied")
+    extra = {"step": exc.step_id} if isinstance(exc, StepError) else {}
+    if not isinstance(exc, StorageError):
+        await _audit_quietly(ctx.services, event_from_context(
+            ctx, status="failed", http_status=status, error=message, reason=message))
+    return error(status, message, type=kind, code=code, headers=_headers(ctx),
+                 audit_id=ctx.audit_id, **extra)
+
+
+async def _blocked(ctx: Context, block: Block) -> Response:
+    decision = block.decision
+    await ctx.services.audit.record(event_from_context(
+        ctx, status="blocked", http_status=decision.status, blocked_by=block.step,
+        reason=decision.reason))
+    code = "rate_limited" if decision.status == 429 else "blocked"
+    return JSON(blocked_body(block.step, decision.reason, ctx.audit_id, code=code),
+                status_code=decision.status, headers={**_headers(ctx), **decision.headers})
+
+
+async def _refuse_disabled(services: Services, agent: AgentRecord, audit_id: str) -> Response:
+    reason = f"agent {agent.name!r} is disabled"
+    try:
+        await services.audit.record(bare_event(
+            audit_id, agent=agent.name, agent_id=agent.id, status="blocked", http_status=403,
+            reason=reason, blocked_by="authentication"))
+    except StorageError:
+        return error(503, "the audit trail could not be written; request denied",
+                     type="storage_error", code="audit_unavailable")
+    return JSON(blocked_body("authentication", reason, audit_id, code="agent_disabled"),
+                status_code=403, headers={"X-TapPass-Audit-Id": audit_id})
+
+
+async def _audit_quietly(services: Services, event: dict[str, Any]) -> None:
+    """Audit a request that is failing anyway; a storage error must not mask its cause."""
+    try:
+        await services.audit.record(event)
+    except StorageError:
+        pass
+
+
+def _usage_of(payload: bytes) -> dict[str, Any] | None:
+    if b'"usage"' not in payload:
+        return None
+    data = orjson.loads(payload)
+    usage = data.get("usage") if isinstance(data, dict) else None
+    return usage if isinstance(usage, dict) else None
+
+
+def _strip_null_usage(payload: bytes) -> bytes:
+    return payload.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
+
+
+async def _stream(ctx: Context) -> AsyncIterator[bytes]:
+    assert ctx.chunks is not None
+    audited = False
+    try:
+        async for payload in ctx.chunks:
+            usage = _usage_of(payload)
+            if usage is not None:
+                ctx.usage = usage
+                if not ctx.client_wants_usage and b'"choices":[]' in payload.replace(b" ", b""):
+                    continue  # the usage chunk the gateway asked for on its own account
+            if not ctx.client_wants_usage:
+                payload = _strip_null_usage(payload)
+            yield b"data: " + payload + b"\n\n"
+        block = await run_phase(ctx, Phase.AFTER)
+        status, reason = ("blocked", block.decision.reason) if block else ("allowed", None)
+        audited = True
+        await ctx.services.audit.record(event_from_context(
+            ctx, status=status, http_status=200, reason=reason,
+            blocked_by=block.step if block else None))
+        if block is not None:
+            yield _sse_error(blocked_body(block.step, block.decision.reason, ctx.audit_id))
+            return
+        yield b"data: [DONE]\n\n"
+    except (ProviderError, StepError, StorageError) as exc:
+        status, kind, code = _failure_status(exc)
+        if not audited:
+            audited = True
+            await _audit_quietly(ctx.services, event_from_context(
+                ctx, status="failed", http_status=status, error=str(exc), reason=str(exc)))
+        yield _sse_error(error_body(str(exc), type=kind, code=code, audit_id=ctx.audit_id))
+    finally:
+        if not audited:  # the agent went away mid-stream: still leave a trace
+            event = event_from_context(ctx, status="failed", http_status=499,
+                                       error="client disconnected during the stream")
+            asyncio.get_running_loop().create_task(_audit_quietly(ctx.services, event))
+
+
+def _sse_error(body: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(body) + b"\n\n"
+
+
+async def list_models(request: Request) -> Response:
+    services: Services = request.app.state.services
+    token = bearer(request)
+    if token is None or await services.agents.authenticate(token) is None:
+        if token is None or not is_admin(services, token):
+            return error(401, "invalid or missing API key", type="authentication_error",
+                         code="invalid_api_key")
+    models = await services.providers.echo.list_models()
+    for name in services.providers.configured():
+        if name == "openai":
+            models.extend(await services.providers.get(name).list_models())
+    return JSON({"object": "list", "data": models})

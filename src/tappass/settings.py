@@ -1,0 +1,123 @@
+"""Gateway settings, read from the environment (`TAPPASS_*` plus the providers' own names).
+
+Built by `load_settings()` when the gateway starts, never at import time, so tests and the
+CLI choose their environment first. Every error names the variable and what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tappass.errors import ConfigError
+
+StorageKind = Literal["memory", "local", "postgres"]
+PRESETS = ("starter", "standard", "regulated")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAPPASS_", extra="ignore", frozen=True)
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".tappass")
+    host: str = "127.0.0.1"
+    port: int = Field(default=9620, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    storage: StorageKind | None = None
+    database_url: str | None = None
+    kv_url: str | None = None
+    admin_api_key: SecretStr | None = None
+    default_preset: str = "standard"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    rate_limit_rpm: int = Field(default=600, ge=1)
+    upstream_timeout: float = Field(default=120.0, gt=0)
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    upstream_max_connections: int = Field(default=100, ge=1)
+    audit_batch_max: int = Field(default=256, ge=1)
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "TAPPASS_OPENAI_BASE_URL"))
+    ollama_base_url: str = Field(
+        default="http://127.0.0.1:11434/v1",
+        validation_alias=AliasChoices("OLLAMA_BASE_URL", "TAPPASS_OLLAMA_BASE_URL"))
+    vllm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("VLLM_BASE_URL", "TAPPASS_VLLM_BASE_URL"))
+    vllm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VLLM_API_KEY", "TAPPASS_VLLM_API_KEY"))
+    lmstudio_base_url: str = Field(
+        default="http://127.0.0.1:1234/v1",
+        validation_alias=AliasChoices("LMSTUDIO_BASE_URL", "TAPPASS_LMSTUDIO_BASE_URL"))
+
+    @field_validator("default_preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        if value not in PRESETS:
+            raise ValueError(f"expected one of {', '.join(PRESETS)}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgres://", "postgresql://", "sqlite:///")):
+            raise ValueError("expected a postgresql://user@host:port/db or sqlite:///path URL")
+        return value
+
+    @field_validator("kv_url")
+    @classmethod
+    def _kv_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("expected a redis://host:port/db URL (or memory://)")
+        return value
+
+    @property
+    def storage_kind(self) -> StorageKind:
+        """`storage` if set, else what the database URL implies, else the SQLite file."""
+        if self.storage:
+            return self.storage
+        if self.database_url and self.database_url.startswith(("postgres://", "postgresql://")):
+            return "postgres"
+        return "local"
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.database_url and self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.home / "tappass.db"
+
+
+def _env_name(loc: tuple[object, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    alias = getattr(info, "validation_alias", None) if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"TAPPASS_{field.upper()}"
+
+
+def _describe(err: dict) -> str:
+    name = _env_name(err["loc"])
+    shown = "" if "KEY" in name else f" (got {err.get('input')!r})"  # never echo a secret
+    return f"{name}: {err['msg']}{shown}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the environment; raise ConfigError naming each bad variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [_describe(err) for err in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(problems)) from None
+    if settings.storage_kind == "postgres" and not settings.database_url:
+        raise ConfigError("TAPPASS_STORAGE=postgres needs TAPPASS_DATABASE_URL "
+                          "(e.g. postgresql://user@127.0.0.1:5432/tappass)")
+    return settings
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,77 @@
+"""The Store protocol: everything the gateway persists goes through these methods.
+
+Records are plain dataclasses; audit events are JSON-able dicts (see `tappass.audit.events`).
+All backends apply their numbered SQL migrations in `open()` and record them in
+`schema_migrations`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class AgentRecord:
+    id: str                      # "ag_" + random
+    name: str                    # unique, validated by the API
+    preset: str                  # pipeline name
+    flags: dict[str, str]        # agent-level governance flags
+    enabled: bool
+    key_prefix: str              # first characters of the key; unique lookup index
+    key_hash: str                # sha256 hex of the whole key; the key itself is never stored
+    created_at: datetime         # timezone-aware UTC
+    updated_at: datetime
+    overrides: dict[str, Any] = field(default_factory=dict)   # pipeline overrides (issue #3)
+    locked_flags: list[str] = field(default_factory=list)     # flags a request may not change
+
+
+@dataclass(slots=True)
+class AuditQuery:
+    agent: str | None = None
+    after: datetime | None = None      # exclusive lower bound on timestamp
+    before: datetime | None = None     # exclusive upper bound on timestamp
+    blocked: bool | None = None
+    limit: int = 50
+
+
+class Store(Protocol):
+    kind: str  # "memory" | "local" | "postgres"
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations. Raises StorageError."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise StorageError when the database does not answer."""
+
+    async def applied_migrations(self) -> list[str]: ...
+
+    # settings kept by the gateway itself (e.g. the admin key hash)
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    # agents
+    async def create_agent(self, agent: AgentRecord) -> None:
+        """Raise AlreadyExists when the name is taken."""
+
+    async def get_agent(self, name: str) -> AgentRecord | None: ...
+    async def get_agent_by_key_prefix(self, key_prefix: str) -> AgentRecord | None: ...
+    async def list_agents(self) -> list[AgentRecord]: ...
+
+    async def update_agent(self, agent: AgentRecord) -> None:
+        """Replace every mutable field of the agent with this name."""
+
+    async def delete_agent(self, name: str) -> bool: ...
+
+    # audit
+    async def append_audit(self, events: list[dict[str, Any]]) -> None:
+        """Write all events in one transaction (group commit); all or none."""
+
+    async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        """Events matching the query, newest first."""
+
+    async def sum_cost(self, agent: str, since: datetime) -> float:
+        """Total `cost_usd` of the agent's events at or after `since`."""
