@@ -20,7 +20,8 @@ PRESETS = ("starter", "standard", "regulated")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TAPPASS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="TAPPASS_", extra="ignore", frozen=True,
+                                      populate_by_name=True)
 
     home: Path = Field(default_factory=lambda: Path.home() / ".tappass")
     host: str = "127.0.0.1"

@@ -47,7 +47,8 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise StorageError when the database does not answer."""
 
-    async def applied_migrations(self) -> list[str]: ...
+    async def applied_migrations(self) -> list[str]:
+        """Stems of the applied migration files in order ("0001_init", ...); [] for memory."""
 
     # settings kept by the gateway itself (e.g. the admin key hash)
     async def get_meta(self, key: str) -> str | None: ...
@@ -62,7 +63,7 @@ class Store(Protocol):
     async def list_agents(self) -> list[AgentRecord]: ...
 
     async def update_agent(self, agent: AgentRecord) -> None:
-        """Replace every mutable field of the agent with this name."""
+        """Replace every mutable field of the agent with this name (id, created_at are kept)."""
 
     async def delete_agent(self, name: str) -> bool: ...
 

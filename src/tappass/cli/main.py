@@ -1,0 +1,25 @@
+"""The `tappass` command: one group, one module per noun."""
+
+from __future__ import annotations
+
+import click
+
+from tappass._version import __version__
+from tappass.cli.up import up
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tappass")
+def cli() -> None:
+    """TapPass: governance gateway for AI agents.
+
+    Start the gateway with `tappass up`, register an agent with `tappass agents add`,
+    check everything with `tappass status`, read the audit trail with `tappass logs`.
+    """
+
+
+cli.add_command(up)
+
+
+def main() -> None:
+    cli()

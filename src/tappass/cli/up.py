@@ -1,0 +1,122 @@
+"""`tappass up`: start the gateway (non-interactive; embedded defaults)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+
+import click
+
+from tappass.cli import config as cli_config
+from tappass.errors import ConfigError, StorageError
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _bootstrap(settings: object) -> str | None:
+    """Apply migrations and settle the admin key before any worker starts."""
+    from tappass.admin_key import ensure_admin_key
+    from tappass.keys import generate_admin_key
+
+    if settings.storage_kind == "memory":  # type: ignore[attr-defined]
+        # nothing outlives the server process: hand it the key through its environment
+        if settings.admin_api_key is not None:  # type: ignore[attr-defined]
+            return None
+        key = generate_admin_key()
+        os.environ["TAPPASS_ADMIN_API_KEY"] = key
+        return key
+    from tappass.storage import create_store
+
+    store = create_store(settings)  # type: ignore[arg-type]
+    await store.open()
+    try:
+        _, generated = await ensure_admin_key(store, settings)  # type: ignore[arg-type]
+    finally:
+        await store.close()
+    return generated
+
+
+def _set_env(**values: object) -> None:
+    for name, value in values.items():
+        if value is not None:
+            os.environ[f"TAPPASS_{name.upper()}"] = str(value)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: 9620].")
+@click.option("--storage", type=click.Choice(["memory", "local", "postgres"]), default=None,
+              help="memory (throwaway), local (SQLite under TAPPASS_HOME) or postgres "
+                   "(TAPPASS_DATABASE_URL) [default: local, or postgres if the URL is one].")
+@click.option("--database-url", default=None, help="PostgreSQL URL (sets TAPPASS_DATABASE_URL).")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: 1].")
+@click.option("--license", "license_key", default=None,
+              help="Accepted for compatibility; the open-source gateway needs no license.")
+def up(host: str | None, port: int | None, storage: str | None, database_url: str | None,
+       workers: int | None, license_key: str | None) -> None:
+    """Start the gateway on 127.0.0.1:9620 with embedded defaults (SQLite, in-process state).
+
+    Settings come from TAPPASS_* environment variables; options override them. On first
+    start an admin key is generated, printed once and saved for the CLI in
+    $TAPPASS_HOME/cli.json (readable only by you).
+    """
+    from tappass.settings import load_settings
+
+    _set_env(host=host, port=port, storage=storage, database_url=database_url, workers=workers)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.storage_kind == "memory" and settings.workers > 1:
+        raise click.ClickException("--storage memory keeps data inside one process: use "
+                                   "--workers 1, or --storage local/postgres for more workers")
+    if not _port_free(settings.host, settings.port):
+        raise click.ClickException(
+            f"port {settings.port} on {settings.host} is already in use: is another gateway "
+            f"running? Check with `tappass status`, or start on another port with --port")
+    _announce(settings, license_key)
+    try:
+        generated = asyncio.run(_bootstrap(settings))
+    except StorageError as exc:
+        raise click.ClickException(f"storage ({settings.storage_kind}): {exc}") from None
+    url = f"http://{settings.host}:{settings.port}"
+    if generated:
+        path = cli_config.save(settings.home, url=url, admin_key=generated)
+        click.echo(f"\nAdmin key (shown once; stored only as a hash, and saved for the CLI in "
+                   f"{path}):\n  {generated}\n", err=True)
+    else:
+        cli_config.remember_url(settings.home, url)
+    _serve(settings)
+
+
+def _announce(settings: object, license_key: str | None) -> None:
+    s = settings  # type: ignore[assignment]
+    where = {"memory": "in memory (data is lost on exit)",
+             "local": f"SQLite at {s.sqlite_path}",  # type: ignore[attr-defined]
+             "postgres": "PostgreSQL"}[s.storage_kind]  # type: ignore[attr-defined]
+    click.echo(f"TapPass gateway on http://{s.host}:{s.port}  storage: "  # type: ignore[attr-defined]
+               f"{where}  workers: {s.workers}", err=True)  # type: ignore[attr-defined]
+    if license_key:
+        click.echo("note: --license is not needed by the open-source gateway; ignored.",
+                   err=True)
+
+
+def _serve(settings: object) -> None:
+    import uvicorn
+
+    s = settings  # type: ignore[assignment]
+    uvicorn.run("tappass.app:create_app", factory=True, host=s.host,  # type: ignore[attr-defined]
+                port=s.port, workers=s.workers,  # type: ignore[attr-defined]
+                loop="uvloop" if sys.platform != "win32" else "asyncio", http="httptools",
+                log_level=s.log_level, access_log=False,  # type: ignore[attr-defined]
+                timeout_graceful_shutdown=10)

@@ -1,0 +1,166 @@
+"""In-memory store (`TAPPASS_STORAGE=memory`): plain dicts, gone when the process exits.
+
+Meant for throwaway runs and tests. It follows the same contract as the SQL backends:
+it must be opened before use, records and events go in and come out as copies, and audit
+events are kept as JSON text so that anything the SQL stores would reject fails here too.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tappass.errors import StorageError
+from tappass.storage._rows import (
+    EventRow,
+    dumps,
+    duplicate_agent_error,
+    duplicate_event_error,
+    event_rows,
+    loads,
+    missing_agent_error,
+    query_limit,
+    to_utc,
+)
+from tappass.storage.base import AgentRecord, AuditQuery
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredEvent:
+    seq: int
+    row: EventRow
+
+
+class MemoryStore:
+    """Dict-backed store; has no schema, so `applied_migrations()` is empty."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._open = False
+        self._meta: dict[str, str] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._events: list[_StoredEvent] = []
+        self._event_ids: set[str] = set()
+
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    async def ping(self) -> None:
+        self._check_open()
+
+    async def applied_migrations(self) -> list[str]:
+        self._check_open()
+        return []
+
+    # -- meta ----------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        self._check_open()
+        return self._meta.get(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        self._check_open()
+        self._meta[key] = value
+
+    # -- agents --------------------------------------------------------------------------
+
+    async def create_agent(self, agent: AgentRecord) -> None:
+        self._check_open()
+        if agent.name in self._agents:
+            raise duplicate_agent_error(agent, "name")
+        self._check_unique(agent, check_id=True)
+        self._agents[agent.name] = _stored_agent(agent)
+
+    async def get_agent(self, name: str) -> AgentRecord | None:
+        self._check_open()
+        agent = self._agents.get(name)
+        return copy.deepcopy(agent) if agent else None
+
+    async def get_agent_by_key_prefix(self, key_prefix: str) -> AgentRecord | None:
+        self._check_open()
+        for agent in self._agents.values():
+            if agent.key_prefix == key_prefix:
+                return copy.deepcopy(agent)
+        return None
+
+    async def list_agents(self) -> list[AgentRecord]:
+        self._check_open()
+        return [copy.deepcopy(self._agents[name]) for name in sorted(self._agents)]
+
+    async def update_agent(self, agent: AgentRecord) -> None:
+        self._check_open()
+        current = self._agents.get(agent.name)
+        if current is None:
+            raise missing_agent_error(agent.name)
+        self._check_unique(agent, check_id=False)
+        updated = _stored_agent(agent)
+        updated.id, updated.created_at = current.id, current.created_at
+        self._agents[agent.name] = updated
+
+    async def delete_agent(self, name: str) -> bool:
+        self._check_open()
+        return self._agents.pop(name, None) is not None
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def append_audit(self, events: list[dict[str, Any]]) -> None:
+        self._check_open()
+        rows = event_rows(events)
+        for row in rows:
+            if row.id in self._event_ids:
+                raise duplicate_event_error(f"id {row.id!r}")
+        start = len(self._events)
+        self._events.extend(_StoredEvent(start + i + 1, row) for i, row in enumerate(rows))
+        self._event_ids.update(row.id for row in rows)
+
+    async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        self._check_open()
+        matching = [event for event in self._events if _matches(event.row, query)]
+        matching.sort(key=lambda event: (event.row.ts, event.seq), reverse=True)
+        return [loads(event.row.body) for event in matching[: query_limit(query)]]
+
+    async def sum_cost(self, agent: str, since: datetime) -> float:
+        self._check_open()
+        since = to_utc(since)
+        return float(sum(event.row.cost_usd or 0.0 for event in self._events
+                         if event.row.agent == agent and event.row.ts >= since))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StorageError("the memory store is not open: call open() first")
+
+    def _check_unique(self, agent: AgentRecord, *, check_id: bool) -> None:
+        """Raise AlreadyExists when another agent has this agent's key prefix (or id)."""
+        for other in self._agents.values():
+            if other.name == agent.name:
+                continue
+            if other.key_prefix == agent.key_prefix:
+                raise duplicate_agent_error(agent, "key_prefix")
+            if check_id and other.id == agent.id:
+                raise duplicate_agent_error(agent, "id")
+
+
+def _stored_agent(agent: AgentRecord) -> AgentRecord:
+    """A private copy passed through JSON with UTC timestamps, as the SQL stores return it."""
+    stored = copy.copy(agent)
+    stored.flags = loads(dumps(agent.flags))
+    stored.overrides = loads(dumps(agent.overrides))
+    stored.locked_flags = loads(dumps(agent.locked_flags))
+    stored.created_at = to_utc(agent.created_at)
+    stored.updated_at = to_utc(agent.updated_at)
+    return stored
+
+
+def _matches(row: EventRow, query: AuditQuery) -> bool:
+    return ((query.agent is None or row.agent == query.agent)
+            and (query.after is None or row.ts > to_utc(query.after))
+            and (query.before is None or row.ts < to_utc(query.before))
+            and (query.blocked is None or row.blocked == query.blocked))

@@ -1,0 +1,80 @@
+"""Shared fixtures: an in-process gateway (ASGI transport) over the memory store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tappass.app import create_app
+from tappass.settings import load_settings
+from tests.support.fake_upstream import UPSTREAM_KEY, FakeUpstream, running_upstream
+
+ADMIN = "tp_admin_unit-test-key"
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Tests never see the developer's TAPPASS_* or provider variables."""
+    import os
+    for name in list(os.environ):
+        if name.startswith(("TAPPASS_", "OPENAI_", "VLLM_", "OLLAMA_", "LMSTUDIO_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TAPPASS_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeUpstream]:
+    with running_upstream() as fake:
+        yield fake
+
+
+class Gateway:
+    """An in-process gateway and helpers to register agents and call it."""
+
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.app = app
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    async def add_agent(self, name: str = "bot", preset: str = "starter",
+                        flags: dict[str, str] | None = None) -> str:
+        response = await self.client.post("/v1/agents", headers=ADMIN_HEADERS, json={
+            "name": name, "preset": preset, "flags": flags or {}})
+        assert response.status_code == 201, response.text
+        return str(response.json()["api_key"])
+
+    async def chat(self, key: str, content: str = "hello", model: str = "tappass/echo",
+                   headers: dict[str, str] | None = None, **extra: Any) -> httpx.Response:
+        return await self.client.post(
+            "/v1/chat/completions", headers={"Authorization": f"Bearer {key}", **(headers or {})},
+            json={"model": model, "messages": [{"role": "user", "content": content}], **extra})
+
+
+async def gateway_with(**settings: Any) -> AsyncIterator[Gateway]:
+    app = create_app(load_settings(storage="memory", admin_api_key=ADMIN, **settings))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            yield Gateway(client, app)
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Gateway]:
+    async for gw in gateway_with():
+        yield gw
+
+
+@pytest.fixture
+async def proxied(upstream: FakeUpstream) -> AsyncIterator[Gateway]:
+    """A gateway whose OpenAI provider is the fake upstream."""
+    upstream.requests.clear()
+    async for gw in gateway_with(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY,
+                             upstream_timeout=2.0):
+        yield gw

@@ -1,0 +1,148 @@
+"""A local OpenAI-compatible upstream for tests: speaks OpenAI's wire format, records calls.
+
+The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
+(429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call);
+anything else answers "upstream says: <last user text>" with fixed usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uvicorn
+
+UPSTREAM_KEY = "sk-test-upstream"
+USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _last_user(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return message["content"]
+    return ""
+
+
+def completion(body: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": f"upstream says: {_last_user(body)}",
+                               "refusal": None}
+    finish = "stop"
+    if body.get("model") == "tool-caller":
+        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]}
+        finish = "tool_calls"
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000,
+            "model": body.get("model"), "system_fingerprint": "fp_fake",
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": finish}], "usage": USAGE}
+
+
+def chunks(body: dict[str, Any]) -> Iterator[bytes]:
+    with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": body.get("model"), "system_fingerprint": "fp_fake"}
+    tail = {"usage": None} if with_usage else {}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return orjson.dumps({**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                                  "finish_reason": finish}], **tail})
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    for piece in ("upstream ", "says: ", _last_user(body)):
+        yield chunk({"content": piece})
+    yield chunk({}, "stop")
+    if with_usage:
+        yield orjson.dumps({**base, "choices": [], "usage": USAGE})
+
+
+@dataclass
+class FakeUpstream:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if scope["path"].endswith("/models"):
+            return await self._json(send, 200, {"object": "list", "data": [
+                {"id": "gpt-4o", "object": "model", "created": 0, "owned_by": "openai"},
+                {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "openai"}]})
+        data = orjson.loads(body)
+        self.requests.append({"body": data, "headers": headers})
+        if headers.get("authorization") != f"Bearer {UPSTREAM_KEY}":
+            return await self._error(send, 401, "Incorrect API key provided")
+        await self._answer(send, data)
+
+    async def _answer(self, send: Any, data: dict[str, Any]) -> None:
+        model = data.get("model")
+        if model == "fail-500":
+            return await self._error(send, 500, "The server had an error")
+        if model == "bad-key":
+            return await self._error(send, 401, "Incorrect API key provided")
+        if model == "rate-limited":
+            return await self._error(send, 429, "Rate limit reached for requests")
+        if model == "slow":
+            await asyncio.sleep(30)
+        if data.get("stream"):
+            return await self._stream(send, data)
+        await self._json(send, 200, completion(data))
+
+    async def _stream(self, send: Any, data: dict[str, Any]) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        for payload in chunks(data):
+            await send({"type": "http.response.body", "body": b"data: " + payload + b"\n\n",
+                        "more_body": True})
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+
+    async def _error(self, send: Any, status: int, message: str) -> None:
+        await self._json(send, status, {"error": {"message": message, "type": "invalid_request_error",
+                                                  "param": None, "code": None}})
+
+    async def _json(self, send: Any, status: int, payload: Any) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": orjson.dumps(payload)})
+
+
+@contextmanager
+def running_upstream() -> Iterator[FakeUpstream]:
+    """Serve a FakeUpstream on a free loopback port in a background thread."""
+    app = FakeUpstream()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("fake upstream did not start")
+        time.sleep(0.01)
+    app.url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
