@@ -11,6 +11,10 @@ import pytest
 from tappass.app import create_app
 from tappass.settings import load_settings
 from tests.support.fake_upstream import UPSTREAM_KEY, FakeUpstream, running_upstream
+from tests.support.postgres import postgres_database_fixture
+
+postgres_database = pytest.fixture(scope="session", name="postgres_database")(
+    postgres_database_fixture)
 
 ADMIN = "tp_admin_unit-test-key"
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
@@ -21,7 +25,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Tests never see the developer's TAPPASS_* or provider variables."""
     import os
     for name in list(os.environ):
-        if name.startswith(("TAPPASS_", "OPENAI_", "VLLM_", "OLLAMA_", "LMSTUDIO_")):
+        if name.startswith(("TAPPASS_", "OPENAI_", "VLLM_", "OLLAMA_", "LMSTUDIO_")) and \
+                not name.startswith("TAPPASS_TEST_"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TAPPASS_HOME", str(tmp_path / "home"))
 
@@ -76,5 +81,5 @@ async def proxied(upstream: FakeUpstream) -> AsyncIterator[Gateway]:
     """A gateway whose OpenAI provider is the fake upstream."""
     upstream.requests.clear()
     async for gw in gateway_with(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY,
-                             upstream_timeout=2.0):
+                             upstream_timeout=0.5):
         yield gw

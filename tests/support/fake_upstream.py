@@ -103,7 +103,7 @@ class FakeUpstream:
         if model == "rate-limited":
             return await self._error(send, 429, "Rate limit reached for requests")
         if model == "slow":
-            await asyncio.sleep(30)
+            await asyncio.sleep(5)
         if data.get("stream"):
             return await self._stream(send, data)
         await self._json(send, 200, completion(data))
@@ -131,8 +131,9 @@ def running_upstream() -> Iterator[FakeUpstream]:
     """Serve a FakeUpstream on a free loopback port in a background thread."""
     app = FakeUpstream()
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+                            log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -51,13 +51,16 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path,
 
 @contextmanager
 def running_gateway(tmp: Path, *, env: dict[str, str] | None = None,
-                    args: tuple[str, ...] = ("--storage", "memory")) -> Iterator[Gateway]:
+                    args: tuple[str, ...] = ("--storage", "memory"),
+                    admin_key: str | None = ADMIN_KEY) -> Iterator[Gateway]:
     """Run `python -m tappass up` on a free port with a fresh TAPPASS_HOME under `tmp`."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("TAPPASS_", "OPENAI_"))}
-    full_env.update({"TAPPASS_HOME": str(tmp / "home"), "TAPPASS_ADMIN_API_KEY": ADMIN_KEY,
-                     "TAPPASS_LOG_LEVEL": "warning", **(env or {})})
+    full_env.update({"TAPPASS_HOME": str(tmp / "home"), "TAPPASS_LOG_LEVEL": "warning",
+                     **(env or {})})
+    if admin_key:
+        full_env["TAPPASS_ADMIN_API_KEY"] = admin_key
     log_path = tmp / f"gateway-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -66,7 +69,7 @@ def running_gateway(tmp: Path, *, env: dict[str, str] | None = None,
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log_path)
-        yield Gateway(url, full_env["TAPPASS_ADMIN_API_KEY"], process, log_path)
+        yield Gateway(url, admin_key or "", process, log_path)
     finally:
         process.terminate()
         try:
