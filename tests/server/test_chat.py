@@ -136,6 +136,8 @@ async def test_observe_mode_records_would_block_and_answers(gateway: Gateway) ->
     key = await gateway.add_agent(preset="standard", flags={"mode": "observe"})
     response = await gateway.chat(key, "nul\x00byte")
     assert response.status_code == 200
+    assert response.headers["x-tappass-would-block"] == (
+        "validate_input:invalid%20input%3A%20input%20contains%20NUL%20characters")
     event = await last_event(gateway)
     assert event["status"] == "allowed"
     assert event["would_block"] == [{"step": "validate_input", "phase": "before",

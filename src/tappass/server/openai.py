@@ -9,6 +9,7 @@ before the final `[DONE]`.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +36,21 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _headers(ctx: Context) -> dict[str, str]:
-    return {
+    """Governance outcome for clients (the SDK's `.governance`); never content or findings."""
+    headers = {
         "X-TapPass-Audit-Id": ctx.audit_id,
         "X-TapPass-Pipeline": ctx.pipeline.name,
         "X-TapPass-Mode": ctx.mode,
         "X-TapPass-Flags": format_flags(ctx.flags),
         "X-TapPass-Steps": ", ".join(f"{r.step}={r.verdict.value}" for r in ctx.results),
     }
+    would_block = ctx.would_block
+    if would_block:
+        headers["X-TapPass-Would-Block"] = ", ".join(
+            f"{r.step}:{quote(r.reason, safe='')}" for r in would_block)
+    if ctx.classification:
+        headers["X-TapPass-Classification"] = ctx.classification
+    return headers
 
 
 async def _authenticate(request: Request, services: Services) -> AgentRecord:
@@ -134,7 +143,8 @@ async def _blocked(ctx: Context, block: Block) -> Response:
         ctx, status="blocked", http_status=decision.status, blocked_by=block.step,
         reason=decision.reason))
     code = "rate_limited" if decision.status == 429 else "blocked"
-    return JSON(blocked_body(block.step, decision.reason, ctx.audit_id, code=code),
+    return JSON(blocked_body(block.step, decision.reason, ctx.audit_id, code=code,
+                             classification=ctx.classification),
                 status_code=decision.status, headers={**_headers(ctx), **decision.headers})
 
 
@@ -191,7 +201,8 @@ async def _stream(ctx: Context) -> AsyncIterator[bytes]:
             ctx, status=status, http_status=200, reason=reason,
             blocked_by=block.step if block else None))
         if block is not None:
-            yield _sse_error(blocked_body(block.step, block.decision.reason, ctx.audit_id))
+            yield _sse_error(blocked_body(block.step, block.decision.reason, ctx.audit_id,
+                                          classification=ctx.classification))
             return
         yield b"data: [DONE]\n\n"
     except (ProviderError, StepError, StorageError) as exc:
