@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from tappass._version import __version__
+from tappass.cli.agents import agents
+from tappass.cli.logs import logs
+from tappass.cli.status import status
 from tappass.cli.up import up
 
 
@@ -19,6 +22,9 @@ def cli() -> None:
 
 
 cli.add_command(up)
+cli.add_command(agents)
+cli.add_command(logs)
+cli.add_command(status)
 
 
 def main() -> None:

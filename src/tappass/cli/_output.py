@@ -1,0 +1,121 @@
+"""Terminal output shared by the CLI commands: the console, tables, check lines, JSON.
+
+Rich writes colours only to a terminal; piped (or under click's CliRunner) the output is
+plain text, and wide enough that table rows are not folded, so `grep` sees whole rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+PIPE_WIDTH = 200
+MARKS: dict[str, tuple[str, str]] = {
+    "ok": ("✓", "green"),
+    "fail": ("✗", "red"),
+    "warn": ("!", "yellow"),
+    "skip": ("-", "dim"),
+}
+LABEL_WIDTH = 10
+INDENT = " " * (LABEL_WIDTH + 3)  # under the detail column of a check line
+
+
+def console() -> Console:
+    """A console on the current stdout (looked up at call time, so CliRunner captures it)."""
+    con = Console(highlight=False, emoji=False)
+    if not con.is_terminal and "COLUMNS" not in os.environ:
+        con.width = PIPE_WIDTH
+    return con
+
+
+def say(text: str = "", style: str | None = None) -> None:
+    """Print one line as-is: no markup, no wrapping."""
+    console().print(Text(text, style=style or ""), soft_wrap=True)
+
+
+def warn(text: str) -> None:
+    say(f"! {text}", style="yellow")
+
+
+def table(*headers: str, right: Iterable[str] = (), title: str | None = None) -> Table:
+    """A borderless table; columns named in `right` are right-aligned (numbers)."""
+    aligned = set(right)
+    out = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                pad_edge=False, title_style="bold")
+    for header in headers:
+        out.add_column(header, justify="right" if header in aligned else "left",
+                       overflow="fold")
+    return out
+
+
+def add_row(target: Table, *cells: str) -> None:
+    """Add a row of plain strings (never interpreted as rich markup)."""
+    target.add_row(*(Text(cell) for cell in cells))
+
+
+def show(renderable: Any) -> None:
+    console().print(renderable)
+
+
+def details(pairs: Iterable[tuple[str, str]]) -> None:
+    """Print `label  value` lines aligned in two columns."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in pairs:
+        grid.add_row(Text(label), Text(value))
+    show(grid)
+
+
+def check_line(state: str, label: str, detail: str, fix: str | None = None,
+               lines: Iterable[str] = ()) -> None:
+    """One checklist entry: `✓ label  detail`, further detail lines, then `fix: ...`."""
+    mark, style = MARKS[state]
+    head = Text.assemble((mark, f"bold {style}"), " ", (label.ljust(LABEL_WIDTH), "bold"),
+                         " ", detail)
+    console().print(head, soft_wrap=True)
+    for line in lines:
+        say(f"{INDENT}{line}")
+    if fix:
+        say(f"{INDENT}fix: {fix}", style=style)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_json_line(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def fmt_time(iso: str | None) -> str:
+    """`2026-03-01T12:00:00.123456Z` → `2026-03-01 12:00:00` (UTC)."""
+    if not iso:
+        return "-"
+    return iso.replace("T", " ").split(".")[0].removesuffix("Z").removesuffix("+00:00")
+
+
+def fmt_flags(flags: Mapping[str, str] | None) -> str:
+    if not flags:
+        return "-"
+    return ", ".join(f"{key}={value}" for key, value in sorted(flags.items()))
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def fmt_cost(value: float | None) -> str:
+    return "-" if value is None else f"${value:.6f}"
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"

@@ -1,0 +1,181 @@
+"""`tappass agents`: register agent identities and manage them (admin API /v1/agents)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from tappass.cli._client import AdminClient, agent_path
+from tappass.cli._output import (add_row, details, fmt_flags, fmt_time, print_json, say, show,
+                                 table, warn, yes_no)
+from tappass.policy.flags import FlagError, parse_flags
+
+PRESET_HELP = "Pipeline preset: starter, standard or regulated [default: the gateway's]."
+SECURE_NOTE = ("Send it to the developer securely (a password manager or secrets vault), "
+               "not over email or chat.")
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the gateway's JSON response.")
+
+
+@click.group()
+def agents() -> None:
+    """Register agents and manage their API keys."""
+
+
+@agents.command()
+@click.argument("name", required=False)
+@click.option("--name", "name_option", metavar="NAME", help="The agent's name (or give it "
+              "as the argument).")
+@click.option("--preset", default=None, metavar="PRESET", help=PRESET_HELP)
+@click.option("--flags", "flags_text", default="", metavar="FLAGS",
+              help='Governance flags, e.g. "pii=mask,email=block".')
+@json_option
+def add(name: str | None, name_option: str | None, preset: str | None, flags_text: str,
+        as_json: bool) -> None:
+    """Register agent NAME and print its API key (shown only once).
+
+    \b
+    Examples:
+      tappass agents add finance-bot --preset=regulated --flags="pii=mask,email=block"
+      tappass agents add --name research-bot --preset standard
+    """
+    body: dict[str, Any] = {"name": _one_name(name, name_option),
+                            "flags": _parse_flags(flags_text)}
+    if preset:
+        body["preset"] = preset
+    agent = AdminClient().post("/v1/agents", body)
+    if as_json:
+        print_json(agent)
+        return
+    say(f"Registered agent {agent['name']} (id {agent['id']}, preset {agent['preset']}, "
+        f"flags {fmt_flags(agent.get('flags'))}).")
+    _print_key(agent["api_key"])
+
+
+def _one_name(argument: str | None, option: str | None) -> str:
+    if argument and option and argument != option:
+        raise click.UsageError(f"two names given ({argument!r} and --name {option!r}): "
+                               "give the agent name once")
+    name = argument or option
+    if not name:
+        raise click.UsageError("missing the agent name: tappass agents add NAME "
+                               "(or --name NAME)")
+    return name
+
+
+def _parse_flags(text: str) -> dict[str, str]:
+    try:
+        return parse_flags(text)
+    except FlagError as exc:
+        raise click.BadParameter(str(exc), param_hint="--flags") from None
+
+
+def _print_key(key: str) -> None:
+    say()
+    say("API key (shown only once; it cannot be retrieved later):", style="bold")
+    say(f"  {key}")
+    say()
+    warn(SECURE_NOTE)
+
+
+@agents.command("list")
+@json_option
+def list_agents(as_json: bool) -> None:
+    """List registered agents."""
+    page = AdminClient().get("/v1/agents")
+    if as_json:
+        print_json(page)
+        return
+    if not page["data"]:
+        say("No agents registered yet. Add one: tappass agents add NAME --preset starter")
+        return
+    rows = table("name", "preset", "enabled", "flags", "created (UTC)")
+    for agent in page["data"]:
+        add_row(rows, agent["name"], agent["preset"], yes_no(agent["enabled"]),
+                fmt_flags(agent.get("flags")), fmt_time(agent.get("created_at")))
+    show(rows)
+
+
+@agents.command("show")
+@click.argument("name")
+@json_option
+def show_agent(name: str, as_json: bool) -> None:
+    """Show one agent (never its key: only the key's public prefix)."""
+    agent = AdminClient().get(agent_path(name))
+    if as_json:
+        print_json(agent)
+        return
+    details([("name", agent["name"]), ("id", agent["id"]), ("preset", agent["preset"]),
+             ("enabled", yes_no(agent["enabled"])), ("flags", fmt_flags(agent.get("flags"))),
+             ("key prefix", agent.get("key_prefix") or "-"),
+             ("created (UTC)", fmt_time(agent.get("created_at"))),
+             ("updated (UTC)", fmt_time(agent.get("updated_at")))])
+
+
+def _patch(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = AdminClient().patch(agent_path(name), body)
+    return result
+
+
+@agents.command()
+@click.argument("name")
+def disable(name: str) -> None:
+    """Block agent NAME at once: its key is refused until `tappass agents enable`."""
+    _patch(name, {"enabled": False})
+    say(f"Agent {name} disabled: every request with its key is now blocked (403). "
+        f"Re-enable with: tappass agents enable {name}")
+
+
+@agents.command()
+@click.argument("name")
+def enable(name: str) -> None:
+    """Let agent NAME make requests again."""
+    _patch(name, {"enabled": True})
+    say(f"Agent {name} enabled.")
+
+
+@agents.command("set-preset")
+@click.argument("name")
+@click.argument("preset")
+def set_preset(name: str, preset: str) -> None:
+    """Switch agent NAME to pipeline PRESET (starter, standard or regulated)."""
+    agent = _patch(name, {"preset": preset})
+    say(f"Agent {name} now uses the {agent['preset']} pipeline.")
+
+
+@agents.command("rotate-key")
+@click.argument("name")
+@json_option
+def rotate_key(name: str, as_json: bool) -> None:
+    """Give agent NAME a new API key; the old key stops working immediately."""
+    agent = AdminClient().post(agent_path(name, "rotate-key"))
+    if as_json:
+        print_json(agent)
+        return
+    say(f"New key for agent {name}. The old key stopped working immediately.")
+    _print_key(agent["api_key"])
+
+
+def _stdin_interactive() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+@agents.command()
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete(name: str, yes: bool) -> None:
+    """Delete agent NAME and its key (its audit events are kept)."""
+    if not yes:
+        _confirm(f"Delete agent {name}? Its key stops working immediately.", name)
+    AdminClient().delete(agent_path(name))
+    say(f"Agent {name} deleted.")
+
+
+def _confirm(question: str, name: str) -> None:
+    if not _stdin_interactive():
+        raise click.ClickException(f"refusing to delete agent {name} without confirmation "
+                                   "(stdin is not a terminal): add --yes")
+    click.confirm(question, default=False, abort=True)

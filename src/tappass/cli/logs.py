@@ -1,0 +1,110 @@
+"""`tappass logs`: read the audit trail (GET /v1/audit), newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from tappass.cli._client import AdminClient
+from tappass.cli._output import (add_row, fmt_cost, fmt_ms, fmt_time, print_json_line, say,
+                                 show, table)
+
+MAX_LIMIT = 1000
+
+
+@click.command()
+@click.option("--agent", metavar="NAME", help="Only this agent's events.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True,
+              help="How many events, newest first.")
+@click.option("--blocked", is_flag=True, help="Only blocked requests.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also show every pipeline step with its verdict and duration_ms.")
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON lines.")
+def logs(agent: str | None, limit: int, blocked: bool, verbose: bool, as_json: bool) -> None:
+    """Show recent requests from the audit trail, newest first.
+
+    \b
+    Per-step timing (duration_ms), e.g. to find a slow step:
+      tappass logs --limit 10 --verbose
+    """
+    page = AdminClient().get("/v1/audit", params=_params(agent, limit, blocked))
+    events: list[dict[str, Any]] = page["data"]
+    if as_json:
+        for event in events:
+            print_json_line(event)
+        return
+    if not events:
+        say(_nothing_found(agent, blocked))
+        return
+    show(_summary(events))
+    if verbose:
+        for event in events:
+            _print_steps(event)
+    if page.get("has_more"):
+        say(f"(the newest {limit} events; older ones may exist: raise --limit)", style="dim")
+
+
+def _params(agent: str | None, limit: int, blocked: bool) -> dict[str, str]:
+    params = {"limit": str(limit)}
+    if agent:
+        params["agent"] = agent
+    if blocked:
+        params["blocked"] = "true"
+    return params
+
+
+def _nothing_found(agent: str | None, blocked: bool) -> str:
+    what = "blocked requests" if blocked else "audit events"
+    return f"No {what}{f' for agent {agent}' if agent else ''} yet."
+
+
+def _summary(events: list[dict[str, Any]]) -> Table:
+    rows = table("time (UTC)", "agent", "model", "status", "mode", "latency ms", "cost",
+                 right=("latency ms", "cost"))
+    for event in events:
+        add_row(rows, fmt_time(event.get("timestamp")), event.get("agent") or "-",
+                event.get("model") or "-", describe_status(event), event.get("mode") or "-",
+                fmt_ms((event.get("latency_ms") or {}).get("total")),
+                fmt_cost(event.get("cost_usd")))
+    return rows
+
+
+def describe_status(event: dict[str, Any]) -> str:
+    """`allowed`, `blocked by STEP: reason` or `failed: error`, plus any would-blocks."""
+    status = event.get("status") or "-"
+    if status == "blocked":
+        text = f"blocked by {event.get('blocked_by') or '?'}: {event.get('reason') or ''}"
+    elif status == "failed":
+        text = f"failed: {event.get('error') or event.get('reason') or ''}"
+    else:
+        text = status
+    lines = [text.rstrip(": ")]
+    lines += [f"would block: {item.get('step')} ({item.get('reason') or 'no reason'})"
+              for item in event.get("would_block") or ()]
+    return "\n".join(lines)
+
+
+def _print_steps(event: dict[str, Any]) -> None:
+    say()
+    say(f"{fmt_time(event.get('timestamp'))}  {event.get('agent') or '-'}  "
+        f"{event.get('model') or '-'}  pipeline {event.get('pipeline') or '-'}  "
+        f"audit id {event.get('id')}", style="bold")
+    steps = event.get("steps") or []
+    if not steps:
+        say("  no pipeline steps ran (the request was stopped before the pipeline)")
+        return
+    rows = table("step", "phase", "verdict", "duration_ms", "reason", right=("duration_ms",))
+    for step in steps:
+        add_row(rows, step.get("step", "?"), step.get("phase", "?"), step.get("verdict", "?"),
+                fmt_ms(step.get("duration_ms")), step.get("reason") or "")
+    show(rows)
+    say(_latency_line(event.get("latency_ms") or {}, steps), style="dim")
+
+
+def _latency_line(latency: dict[str, Any], steps: list[dict[str, Any]]) -> str:
+    step_total = sum(step.get("duration_ms") or 0.0 for step in steps)
+    return (f"  steps {step_total:.3f} ms, upstream {fmt_ms(latency.get('upstream'))} ms, "
+            f"gateway {fmt_ms(latency.get('gateway'))} ms, total "
+            f"{fmt_ms(latency.get('total'))} ms")

@@ -1,0 +1,92 @@
+"""`tappass status` against a real gateway, an unreachable one, and with a wrong admin key.
+
+Only `test_status_goes_green_once_an_agent_exists` registers agents on this module's gateway.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tappass.cli import status
+from tests.cli.conftest import Run
+from tests.support.fake_upstream import free_port
+
+
+def lines_of(output: str) -> dict[str, str]:
+    """The checklist as {label: its line}."""
+    return {match[2]: match[0] for match in re.finditer(r"^([✓✗!-]) (\w+) .*$", output,
+                                                         re.MULTILINE)}
+
+
+def test_status_goes_green_once_an_agent_exists(run: Run, admin: httpx.Client) -> None:
+    result = run("status")
+    assert result.exit_code == 1
+    assert lines_of(result.output)["agents"].startswith("✗ agents     no agents registered")
+    assert "fix: tappass agents add NAME --preset starter" in result.output
+    admin.post("/v1/agents", json={"name": "status-bot"}).raise_for_status()
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    checks = lines_of(result.output)
+    for label in ("config", "server", "auth", "agents", "database"):
+        assert checks[label].startswith("✓"), checks[label]
+    assert "healthy (version " in checks["server"] and "storage memory" in checks["server"]
+    assert "1 registered, 1 enabled" in checks["agents"]
+    assert "memory ok" in checks["database"]
+    assert re.search(r"starter\s+before\s+7\s+call\s+2\s+after\s+2\s+total 11", result.output)
+    assert checks["pipeline"].startswith("!") and "unavailable" in checks["pipeline"]
+    assert "fix:" not in result.output.split("providers")[0]
+    assert "All checks passed" in result.output
+
+
+def test_unreachable_gateway_fails_with_the_fix_and_skips_the_rest(run: Run) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run("status", env={"TAPPASS_URL": url})
+    assert result.exit_code == 1
+    checks = lines_of(result.output)
+    assert checks["server"] == f"✗ server     cannot reach the gateway at {url}"
+    assert "fix: start it with `tappass up` (or set TAPPASS_URL)" in result.output
+    for label in ("auth", "agents", "pipeline", "database"):
+        assert checks[label].startswith(f"- {label}") and "skipped" in checks[label]
+
+
+def test_wrong_admin_key_fails_auth_with_the_fix(run: Run) -> None:
+    result = run("status", env={"TAPPASS_ADMIN_API_KEY": "tp_admin_wrong"})
+    assert result.exit_code == 1
+    checks = lines_of(result.output)
+    assert checks["server"].startswith("✓")
+    assert checks["auth"] == "✗ auth       the admin key was rejected"
+    assert "fix: set TAPPASS_ADMIN_API_KEY (or run `tappass up` once" in result.output
+    assert "tp_admin_wrong" not in result.output
+    assert checks["agents"].startswith("- agents")
+
+
+def test_missing_admin_key(run: Run) -> None:
+    result = run("status", env={"TAPPASS_ADMIN_API_KEY": None})
+    assert result.exit_code == 1
+    assert lines_of(result.output)["auth"] == "✗ auth       no admin key found"
+
+
+def test_invalid_setting_fails_config_naming_it(run: Run) -> None:
+    result = run("status", env={"TAPPASS_PORT": "notaport"})
+    assert result.exit_code == 1
+    assert lines_of(result.output)["config"].startswith("✗ config")
+    assert "TAPPASS_PORT" in result.output and "notaport" in result.output
+
+
+def test_database_failure_and_migrations() -> None:
+    failed = status.check_database({"kind": "postgres", "status": "fail",
+                                    "error": "database connection failed: refused"})
+    assert (failed.state, failed.fix) == ("fail", status.DB_FIX)
+    assert "database connection failed" in failed.detail
+    ok = status.check_database({"kind": "local", "status": "ok", "latency_ms": 0.2,
+                                "migrations": ["0001_init", "0002_audit"]})
+    assert ok.state == "ok" and "2 applied (latest 0002_audit)" in ok.detail
+
+
+def test_pipeline_without_unavailable_steps_is_ok() -> None:
+    check = status.check_pipeline({"starter": {"before": 7, "call": 2, "after": 2,
+                                               "total": 11, "unavailable": []}})
+    assert check.state == "ok"
+    assert check.lines == ["starter    before  7  call  2  after  2  total 11"]
