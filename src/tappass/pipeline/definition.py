@@ -13,9 +13,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-
 from tappass.errors import ConfigError
+from tappass.pipeline.options import validate_options
 from tappass.pipeline.registry import StepSpec, get_spec, load_class
 from tappass.pipeline.step import Phase
 
@@ -99,17 +98,11 @@ def load_preset(name: str) -> PipelineDefinition:
 
 def _build(config: StepConfig, phase: Phase, index: int, services: Any) -> Entry:
     spec = get_spec(config.id)
+    options = validate_options(spec.id, config.options,
+                               f"steps.{phase.value}[{index}] ({spec.id}).options")
     if not spec.available:
         return Entry(spec, phase, None)
-    cls = load_class(spec.id)
-    try:
-        options = cls.Options(**config.options)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(part) for part in err["loc"])
-        raise ConfigError(f"steps.{phase.value}[{index}] ({spec.id}).options.{where}: "
-                          f"{err['msg']}") from None
-    return Entry(spec, phase, cls(options, services))
+    return Entry(spec, phase, load_class(spec.id)(options, services))
 
 
 def compile_pipeline(definition: PipelineDefinition, services: Any) -> Pipeline:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -90,16 +90,6 @@ class Decision:
 
 
 ALLOW = Decision(Action.ALLOW)
-
-
-class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StepOptions(BaseModel):
-    """Base for step options: unknown keys are errors, values are validated at load."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Step(Protocol):

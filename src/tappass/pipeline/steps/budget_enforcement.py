@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from tappass.pipeline.step import Action, Decision, StepOptions
+from tappass.pipeline.options import BudgetOptions
+from tappass.pipeline.step import Action, Decision
 from tappass.policy.budget import budget_for
 from tappass.providers.pricing import cost_usd
 from tappass.state import utc_day_start
@@ -34,12 +33,9 @@ def estimate_cost(ctx: Context) -> float:
 class BudgetEnforcement:
     id = "budget_enforcement"
 
-    class Options(StepOptions):
-        budget_usd: float | None = Field(default=None, gt=0,
-                                         description="cap on the agent's spend per session/day")
-        default_budget: str = "standard"
+    Options = BudgetOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: BudgetOptions, services: Any) -> None:
         self.options = options
         self._services = services
         budget_for(options.default_budget)  # validate at load

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tappass.pipeline.step import StepOptions
+from tappass.pipeline.options import CostTrackingOptions
 from tappass.providers.pricing import cost_usd
 
 if TYPE_CHECKING:
@@ -14,10 +14,9 @@ if TYPE_CHECKING:
 class CostTracking:
     id = "cost_tracking"
 
-    class Options(StepOptions):
-        prices: dict[str, tuple[float, float]] = {}  # model -> (input, output) USD per 1M tokens
+    Options = CostTrackingOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: CostTrackingOptions, services: Any) -> None:
         self._prices = options.prices or None
         self._state = services.state
 

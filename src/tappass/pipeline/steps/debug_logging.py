@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from tappass.pipeline.step import StepOptions
+from tappass.pipeline.options import DebugLoggingOptions
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -17,10 +17,9 @@ log = logging.getLogger("tappass.debug")
 class DebugLogging:
     id = "debug_logging"
 
-    class Options(StepOptions):
-        level: Literal["debug", "info"] = "debug"
+    Options = DebugLoggingOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: DebugLoggingOptions, services: Any) -> None:
         self._level = logging.DEBUG if options.level == "debug" else logging.INFO
 
     async def run(self, ctx: Context) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from tappass.pipeline.step import StepOptions
+from tappass.pipeline.options import NoOptions
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 class LlmCall:
     id = "llm_call"
 
-    class Options(StepOptions):
-        pass
+    Options = NoOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: NoOptions, services: Any) -> None:
         self._providers = services.providers
 
     async def run(self, ctx: Context) -> None:

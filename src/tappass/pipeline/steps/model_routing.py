@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tappass.pipeline.step import StepOptions
+from tappass.pipeline.options import ModelRoutingOptions
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -13,10 +13,9 @@ if TYPE_CHECKING:
 class ModelRouting:
     id = "model_routing"
 
-    class Options(StepOptions):
-        aliases: dict[str, str] = {}   # requested model -> model to use instead
+    Options = ModelRoutingOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: ModelRoutingOptions, services: Any) -> None:
         self._aliases = options.aliases
         self._providers = services.providers
 

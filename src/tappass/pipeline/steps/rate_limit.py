@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from tappass.pipeline.step import Action, Decision, StepOptions
+from tappass.pipeline.options import RateLimitOptions
+from tappass.pipeline.step import Action, Decision
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -16,11 +15,9 @@ if TYPE_CHECKING:
 class RateLimit:
     id = "rate_limit"
 
-    class Options(StepOptions):
-        requests_per_minute: int | None = Field(
-            default=None, ge=1, description="defaults to TAPPASS_RATE_LIMIT_RPM (600)")
+    Options = RateLimitOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: RateLimitOptions, services: Any) -> None:
         self._state = services.state
         self._rpm = options.requests_per_minute or services.settings.rate_limit_rpm
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from tappass.pipeline.step import Action, Decision, StepOptions
+from tappass.pipeline.options import ValidateInputOptions
+from tappass.pipeline.step import Action, Decision
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -19,15 +18,9 @@ if TYPE_CHECKING:
 class ValidateInput:
     id = "validate_input"
 
-    class Options(StepOptions):
-        max_messages: int = Field(default=500, ge=1)
-        max_input_chars: int = Field(default=400_000, ge=1)
-        max_output_tokens: int | None = Field(default=None, ge=1)
-        allowed_roles: list[str] = ["system", "developer", "user", "assistant", "tool",
-                                    "function"]
-        block_null_bytes: bool = True
+    Options = ValidateInputOptions
 
-    def __init__(self, options: Options, services: Any) -> None:
+    def __init__(self, options: ValidateInputOptions, services: Any) -> None:
         self.options = options
         self._roles = frozenset(options.allowed_roles)
 

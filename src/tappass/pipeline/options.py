@@ -1,0 +1,339 @@
+"""The options every registered step accepts: its configuration schema.
+
+Declared for all 41 steps, implemented or not, so a pipeline's configuration is validated
+when it is loaded (with the path of a bad value) even before a step's implementation lands.
+A step implementation uses its entry here as its `Options`. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Sensitivity = Literal["low", "medium", "high"]
+Level = Literal["PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED", "TOP_SECRET"]
+LEVELS: tuple[str, ...] = ("PUBLIC", "INTERNAL", "CONFIDENTIAL", "RESTRICTED", "TOP_SECRET")
+
+
+class StepOptions(BaseModel):
+    """Base of every options model: unknown keys are errors, values checked at load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+class CustomPattern(StepOptions):
+    name: str = Field(min_length=1)
+    pattern: str = Field(min_length=1)
+    level: Level = "CONFIDENTIAL"
+    description: str = ""
+    score: float = Field(default=0.9, ge=0, le=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        return _compiles(value)
+
+
+class Detector(StepOptions):
+    """Shared by the detection steps."""
+
+    sensitivity: Sensitivity = "medium"
+    allowlist: list[str] = []
+    allowlist_patterns: list[str] = []
+
+    @field_validator("allowlist_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        return [_compiles(p) for p in value]
+
+
+class NoOptions(StepOptions):
+    pass
+
+
+class RateLimitOptions(StepOptions):
+    requests_per_minute: int | None = Field(
+        default=None, ge=1, description="defaults to TAPPASS_RATE_LIMIT_RPM (600)")
+
+
+class ToolPermissionsOptions(StepOptions):
+    allowed_tools: list[str] = []
+    denied_tools: list[str] = []
+    default: Literal["allow", "deny"] = "allow"
+
+
+class ToolConstraintsOptions(StepOptions):
+    constraints: dict[str, dict[str, Any]] = {}
+
+
+class UserToolScopesOptions(StepOptions):
+    scopes: dict[str, list[str]] = {}
+
+
+class BudgetOptions(StepOptions):
+    budget_usd: float | None = Field(default=None, gt=0,
+                                     description="cap on the agent's spend per session or day")
+    default_budget: str = "standard"
+
+    @field_validator("default_budget")
+    @classmethod
+    def _known_tier(cls, value: str) -> str:
+        from tappass.policy.budget import budget_for
+        budget_for(value)
+        return value
+
+
+class SessionBudgetOptions(StepOptions):
+    budget_usd: float | None = Field(default=None, gt=0)
+    max_calls: int | None = Field(default=None, ge=1)
+
+
+class PiiOptions(Detector):
+    entities: list[str] | None = None
+    thresholds: dict[str, float] = {}
+    custom_patterns: list[CustomPattern] = []
+
+
+class PiiTokenizationOptions(StepOptions):
+    entities: list[str] | None = None
+
+
+class SecretsOptions(Detector):
+    custom_patterns: list[CustomPattern] = []
+
+
+class BusinessDataOptions(Detector):
+    keywords: list[str] = []
+    custom_patterns: list[CustomPattern] = []
+
+
+class InfrastructureOptions(Detector):
+    internal_domains: list[str] = []
+
+
+class InjectionOptions(Detector):
+    allowlist_hashes: list[str] = Field(default=[], description="sha256 of allowed prompts")
+    threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class CodeExecutionOptions(Detector):
+    languages: list[str] = []
+
+
+class MultimodalOptions(StepOptions):
+    allowed_types: list[str] = ["image/png", "image/jpeg", "image/gif", "image/webp"]
+    max_items: int = Field(default=20, ge=0)
+
+
+class ExfiltrationOptions(Detector):
+    allowed_domains: list[str] = []
+
+
+class ClassifyOptions(StepOptions):
+    custom_patterns: list[CustomPattern] = []
+    default_level: Level = "INTERNAL"
+
+
+class ValidateInputOptions(StepOptions):
+    max_messages: int = Field(default=500, ge=1)
+    max_input_chars: int = Field(default=400_000, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    allowed_roles: list[str] = ["system", "developer", "user", "assistant", "tool", "function"]
+    block_null_bytes: bool = True
+
+
+class InspectImagesOptions(StepOptions):
+    ocr: bool = True
+
+
+class AdaptiveOptions(StepOptions):
+    window_requests: int = Field(default=100, ge=1)
+
+
+class ModelRoutingOptions(StepOptions):
+    aliases: dict[str, str] = Field(default={}, description="requested model -> model to use")
+
+
+class LoopGuardOptions(StepOptions):
+    max_repeats: int = Field(default=5, ge=1)
+    window_seconds: float = Field(default=60.0, gt=0)
+
+
+class OutputConstraintsOptions(StepOptions):
+    max_chars: int | None = Field(default=None, ge=1)
+    forbidden_patterns: list[str] = []
+
+
+class DedupOptions(StepOptions):
+    window: int = Field(default=10, ge=1)
+
+
+class ContentSafetyOptions(Detector):
+    categories: list[str] = []
+
+
+class EscalationOptions(StepOptions):
+    threshold: float = Field(default=0.8, ge=0, le=1)
+
+
+class ArtifactOptions(StepOptions):
+    require_signature: bool = False
+
+
+class CostTrackingOptions(StepOptions):
+    prices: dict[str, tuple[float, float]] = Field(
+        default={}, description="model -> (input, output) USD per million tokens")
+
+
+class DebugLoggingOptions(StepOptions):
+    level: Literal["debug", "info"] = "debug"
+
+
+OPTIONS: dict[str, type[StepOptions]] = {
+    "rate_limit": RateLimitOptions,
+    "tool_permissions": ToolPermissionsOptions,
+    "tool_filter": ToolPermissionsOptions,
+    "tool_constraints": ToolConstraintsOptions,
+    "user_tool_scopes": UserToolScopesOptions,
+    "budget_enforcement": BudgetOptions,
+    "session_budget": SessionBudgetOptions,
+    "detect_pii": PiiOptions,
+    "pii_tokenization": PiiTokenizationOptions,
+    "pii_restore": NoOptions,
+    "detect_secrets": SecretsOptions,
+    "taint_tracking": Detector,
+    "detect_business_data": BusinessDataOptions,
+    "detect_infrastructure_data": InfrastructureOptions,
+    "detect_prompt_injection": InjectionOptions,
+    "detect_unicode_tricks": Detector,
+    "detect_shell_bleed": Detector,
+    "detect_privilege_escalation": Detector,
+    "detect_code_execution": CodeExecutionOptions,
+    "detect_multimodal_content": MultimodalOptions,
+    "check_exfiltration": ExfiltrationOptions,
+    "classify_data": ClassifyOptions,
+    "validate_input": ValidateInputOptions,
+    "inspect_images": InspectImagesOptions,
+    "adaptive_thresholds": AdaptiveOptions,
+    "llm_call": NoOptions,
+    "tool_call": NoOptions,
+    "model_routing": ModelRoutingOptions,
+    "tool_call_scan": Detector,
+    "tool_governance_verification": NoOptions,
+    "tool_poisoning_detection": Detector,
+    "loop_guard": LoopGuardOptions,
+    "session_loop_guard": LoopGuardOptions,
+    "output_scan": Detector,
+    "output_constraints": OutputConstraintsOptions,
+    "output_deduplication": DedupOptions,
+    "content_safety": ContentSafetyOptions,
+    "session_escalation": EscalationOptions,
+    "artifact_verification": ArtifactOptions,
+    "cost_tracking": CostTrackingOptions,
+    "debug_logging": DebugLoggingOptions,
+}
+
+
+def _describe(annotation: Any) -> str:
+    """'a list of strings', 'a number', ... for error messages."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args if a is not type(None))
+    if origin is Literal:
+        return "one of " + " | ".join(str(a) for a in args)
+    if origin is list:
+        inner = _describe(args[0]) if args else "values"
+        return f"a list of {_plural(inner)}"
+    if origin is dict:
+        return "a mapping"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "an object with " + ", ".join(annotation.model_fields)
+    return {str: "a string", int: "a whole number", float: "a number",
+            bool: "true or false"}.get(annotation, "a valid value")
+
+
+def _plural(phrase: str) -> str:
+    for single, many in (("a string", "strings"), ("a whole number", "whole numbers"),
+                         ("a number", "numbers"), ("an object", "objects")):
+        if phrase.startswith(single):
+            return many + phrase[len(single):]
+    return phrase
+
+
+def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    annotation: Any = model
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            return None
+    return annotation
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+_TYPE_ERRORS = {
+    "string_type": "expected a string", "missing": "required",
+    "float_type": "expected a number", "float_parsing": "expected a number",
+    "int_type": "expected a whole number", "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number", "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false", "list_type": "expected a list",
+    "dict_type": "expected a mapping", "model_type": "expected a mapping",
+}
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "greater_than": ("greater than", "gt"),
+           "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+
+
+def _message(err: Any, annotation: Any) -> str:
+    kind = err["type"]
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"must be {words} {err['ctx'][key]}"
+    if kind in _TYPE_ERRORS or kind == "literal_error":
+        if annotation is not None and kind != "missing":
+            return f"expected {_describe(annotation)}"
+        return _TYPE_ERRORS.get(kind, str(err["msg"]))
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def validate_options(step_id: str, raw: Any, path: str) -> StepOptions:
+    """The step's options model built from `raw`; OptionsError names `path` and the field."""
+    from pydantic import ValidationError
+
+    from tappass.errors import ConfigError
+
+    model = OPTIONS[step_id]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of option names to values")
+    try:
+        return model(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        where = f"{path}{_format_loc(loc)}"
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(model.model_fields) or "none"
+            raise ConfigError(f"{where}: unknown option for {step_id}; options: {known}") from None
+        raise ConfigError(f"{where}: {_message(err, _annotation_at(model, loc))}") from None
