@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tappass import keys
-from tappass.errors import AlreadyExists, RequestError
-from tappass.pipeline.definition import PRESET_NAMES
-from tappass.policy.flags import validate_flags
+from tappass.errors import AlreadyExists, ConfigError, RequestError
+from tappass.policy.flags import validate_flags, validate_locked
 from tappass.storage.base import AgentRecord
 
 if TYPE_CHECKING:
+    from tappass.pipeline.catalog import PipelineCatalog
     from tappass.storage.base import Store
 
 CACHE_SECONDS = 1.0
@@ -40,24 +40,27 @@ def validate_name(name: Any) -> str:
     return name
 
 
-def validate_preset(preset: Any) -> str:
-    if preset not in PRESET_NAMES:
-        raise RequestError(f"preset: unknown preset {preset!r}; valid presets: "
-                           f"{', '.join(PRESET_NAMES)}", field="preset", code="unknown_preset")
-    return str(preset)
-
-
 def public_view(agent: AgentRecord) -> dict[str, Any]:
     return {"id": agent.id, "name": agent.name, "preset": agent.preset, "flags": agent.flags,
+            "locked_flags": agent.locked_flags, "overrides": agent.overrides,
             "enabled": agent.enabled, "key_prefix": agent.key_prefix,
             "created_at": agent.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": agent.updated_at.isoformat().replace("+00:00", "Z")}
 
 
 class AgentDirectory:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, catalog: PipelineCatalog) -> None:
         self._store = store
+        self._catalog = catalog
         self._cache: dict[str, tuple[AgentRecord, float]] = {}
+
+    def _check_pipeline(self, preset: Any, overrides: dict[str, Any]) -> str:
+        try:
+            self._catalog.validate(preset, overrides)
+        except ConfigError as exc:
+            raise RequestError(str(exc), field="preset" if str(exc).startswith("preset")
+                               else "overrides", code="invalid_pipeline") from None
+        return str(preset)
 
     async def authenticate(self, key: str) -> AgentRecord | None:
         if not key.startswith(keys.AGENT_PREFIX) or key.startswith(keys.ADMIN_PREFIX):
@@ -85,18 +88,17 @@ class AgentDirectory:
     async def list(self) -> list[AgentRecord]:
         return await self._store.list_agents()
 
-    async def create(self, name: Any, preset: Any, flags: Any) -> tuple[AgentRecord, str]:
+    async def create(self, name: Any, preset: Any, flags: Any,
+                     locked_flags: Any = ()) -> tuple[AgentRecord, str]:
         name = validate_name(name)
-        preset = validate_preset(preset)
-        if not isinstance(flags, dict):
-            raise RequestError("flags: expected an object of flag names to values",
-                               field="flags")
+        preset = self._check_pipeline(preset, {})
         now = datetime.now(UTC)
         key = keys.generate_agent_key()
         agent = AgentRecord(id=keys.new_id("ag"), name=name, preset=preset,
-                            flags=validate_flags(flags), enabled=True,
+                            flags=_flags(flags), enabled=True,
                             key_prefix=keys.lookup_prefix(key), key_hash=keys.hash_key(key),
-                            created_at=now, updated_at=now)
+                            created_at=now, updated_at=now,
+                            locked_flags=validate_locked(list(locked_flags)))
         try:
             await self._store.create_agent(agent)
         except AlreadyExists:
@@ -106,12 +108,17 @@ class AgentDirectory:
 
     async def update(self, name: str, **changes: Any) -> AgentRecord:
         agent = await self.get(name)
-        if "preset" in changes:
-            changes["preset"] = validate_preset(changes["preset"])
+        if "preset" in changes or "overrides" in changes:
+            overrides = changes.get("overrides", agent.overrides)
+            if not isinstance(overrides, dict):
+                raise RequestError("overrides: expected an object", field="overrides")
+            changes["overrides"] = overrides
+            changes["preset"] = self._check_pipeline(changes.get("preset", agent.preset),
+                                                     overrides)
         if "flags" in changes:
-            if not isinstance(changes["flags"], dict):
-                raise RequestError("flags: expected an object", field="flags")
-            changes["flags"] = validate_flags(changes["flags"])
+            changes["flags"] = _flags(changes["flags"])
+        if "locked_flags" in changes:
+            changes["locked_flags"] = validate_locked(changes["locked_flags"])
         if "enabled" in changes and not isinstance(changes["enabled"], bool):
             raise RequestError("enabled: expected true or false", field="enabled")
         updated = replace(agent, **changes, updated_at=datetime.now(UTC))
@@ -132,3 +139,10 @@ class AgentDirectory:
         agent = await self.get(name)
         await self._store.delete_agent(name)
         self._forget(agent)
+
+
+def _flags(flags: Any) -> dict[str, str]:
+    if not isinstance(flags, dict):
+        raise RequestError("flags: expected an object of flag names to values, e.g. "
+                           '{"pii": "mask"}', field="flags")
+    return validate_flags(flags)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
+from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
 from tappass.server import agents, audit, health, openai
 from tappass.server.responses import error
@@ -72,14 +73,19 @@ async def start_services(settings: Settings) -> Services:
               file=sys.stderr, flush=True)
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
     services = Services(settings=settings, store=store, providers=Providers(settings),
-                        state=LocalState(), audit=recorder, agents=AgentDirectory(store),
-                        admin_key_hash=admin_hash)
-    services.compile_presets()
+                        state=LocalState(), audit=recorder, admin_key_hash=admin_hash)
+    services.catalog = PipelineCatalog(store, services, settings.default_preset)
+    services.agents = AgentDirectory(store, services.catalog)
+    await services.catalog.load()
+    for name in services.catalog.names():  # compile every known pipeline once, up front
+        services.catalog.pipeline(name)
     recorder.start()
+    services.catalog.start()
     return services
 
 
 async def stop_services(services: Services) -> None:
+    await services.catalog.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()

@@ -6,12 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tappass.pipeline.definition import PRESET_NAMES, compile_pipeline, load_preset
-
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
     from tappass.audit.recorder import AuditRecorder
-    from tappass.pipeline.definition import Pipeline
+    from tappass.pipeline.catalog import PipelineCatalog
     from tappass.providers.registry import Providers
     from tappass.settings import Settings
     from tappass.state import LocalState
@@ -25,14 +23,8 @@ class Services:
     providers: Providers
     state: LocalState
     audit: AuditRecorder
-    agents: AgentDirectory
     admin_key_hash: str = ""
     started_at: float = field(default_factory=time.time)
-    pipelines: dict[str, Pipeline] = field(default_factory=dict)
-
-    def compile_presets(self) -> None:
-        self.pipelines = {name: compile_pipeline(load_preset(name), self)
-                          for name in PRESET_NAMES}
-
-    def pipeline(self, name: str) -> Pipeline:
-        return self.pipelines[name]
+    # built from the services themselves (steps compiled by the catalog receive them)
+    catalog: PipelineCatalog = field(init=False)
+    agents: AgentDirectory = field(init=False)

@@ -170,7 +170,7 @@ async def _check_rate_limit(gateway: Gateway) -> None:
 async def test_a_failing_step_fails_closed_with_503(gateway: Gateway,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     key = await gateway.add_agent(preset="starter")
-    step = gateway.services.pipeline("starter").phases["before"][0].step
+    step = gateway.services.catalog.pipeline("starter").phases["before"][0].step
 
     async def broken(ctx: object) -> None:
         raise RuntimeError("detector crashed")

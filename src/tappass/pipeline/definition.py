@@ -34,6 +34,7 @@ class PipelineDefinition:
     description: str
     defaults: dict[str, str]
     phases: dict[Phase, tuple[StepConfig, ...]]
+    policy: dict[str, Any] = field(default_factory=dict)
 
     def count(self, phase: Phase) -> int:
         return sum(1 for step in self.phases[phase] if step.enabled)

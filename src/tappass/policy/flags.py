@@ -70,3 +70,40 @@ def parse_flags(text: str) -> dict[str, str]:
 
 def format_flags(flags: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(flags.items()))
+
+
+# flags whose values have an order: a locked flag may still be made stricter
+_STRICTNESS: dict[str, tuple[str, ...]] = {"mode": ("off", "observe", "enforce")}
+
+
+class FlagLocked(RequestError):
+    def __init__(self, key: str, value: str | None) -> None:
+        locked_to = f"locked to {value!r}" if value else "locked"
+        super().__init__(f"flag {key!r} is {locked_to} for this agent by an administrator",
+                         field="X-TapPass-Flags", status=403, code="flag_locked")
+        self.key = key
+
+
+def validate_locked(names: object) -> list[str]:
+    """The list of flag names an admin locks for an agent."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise FlagError("locked_flags: expected a list of flag names", field="locked_flags")
+    for name in names:
+        if name not in CHOICES:
+            raise FlagError(f"locked_flags: unknown flag {name!r}; valid flags: "
+                            f"{', '.join(CHOICES)}", field="locked_flags")
+    return sorted(set(names))
+
+
+def merge_flags(base: Mapping[str, str], requested: Mapping[str, str],
+                locked: list[str]) -> dict[str, str]:
+    """`base` (pipeline defaults + agent flags) updated by request flags, honouring locks."""
+    for key in locked:
+        if key not in requested or requested[key] == base.get(key):
+            continue
+        order = _STRICTNESS.get(key)
+        current = base.get(key)
+        if order and current in order and order.index(requested[key]) > order.index(current):
+            continue  # stricter than the locked value: allowed
+        raise FlagLocked(key, current)
+    return {**base, **requested}

@@ -8,7 +8,6 @@ rejected provider key or a 5xx becomes 502, a timeout 504.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -60,7 +59,7 @@ class OpenAICompatibleProvider:
         url = f"{self.base_url}/chat/completions"
         try:
             response = await self._client().post(url, data=orjson.dumps(body))
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ProviderTimeout(f"provider {self.name!r} did not answer in time") from None
         except aiohttp.ClientError as exc:
             raise ProviderError(f"could not reach provider {self.name!r} at {self.base_url}: "
@@ -87,7 +86,7 @@ class OpenAICompatibleProvider:
         response = await self._post(body)
         try:
             raw = await response.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ProviderTimeout(f"provider {self.name!r} stopped answering") from None
         except aiohttp.ClientError as exc:
             raise ProviderError(f"provider {self.name!r} broke the connection: "
@@ -114,7 +113,7 @@ class OpenAICompatibleProvider:
                     return
                 if payload:
                     yield payload
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        except (TimeoutError, aiohttp.ServerTimeoutError):
             raise ProviderTimeout(f"provider {self.name!r} stopped streaming") from None
         except aiohttp.ClientError as exc:
             raise ProviderError(f"provider {self.name!r} broke the stream: "
@@ -129,7 +128,7 @@ class OpenAICompatibleProvider:
                 if response.status != 200:
                     return []
                 data = orjson.loads(await response.read())
-        except (asyncio.TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError):
+        except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError):
             return []
         models = data.get("data") if isinstance(data, dict) else None
         return [m for m in models or [] if isinstance(m, dict) and "id" in m]

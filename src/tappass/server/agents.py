@@ -13,8 +13,8 @@ from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, parse_json_object, request_error
 from tappass.services import Services
 
-_CREATE_FIELDS = {"name", "preset", "flags"}
-_PATCH_FIELDS = {"preset", "enabled", "flags"}
+_CREATE_FIELDS = {"name", "preset", "flags", "locked_flags"}
+_PATCH_FIELDS = {"preset", "enabled", "flags", "locked_flags"}
 
 
 def _only(body: dict[str, Any], allowed: set[str]) -> None:
@@ -31,9 +31,10 @@ async def create_agent(request: Request) -> Response:
         _only(body, _CREATE_FIELDS)
         if "name" not in body:
             raise RequestError("name: required", field="name")
+        flags = body.get("flags")
         agent, key = await services.agents.create(
-            body["name"], body.get("preset", services.settings.default_preset),
-            body.get("flags") or {})
+            body["name"], body.get("preset") or services.settings.default_preset,
+            {} if flags is None else flags, body.get("locked_flags") or [])
     except RequestError as exc:
         return request_error(exc)
     return JSON({**public_view(agent), "api_key": key,
@@ -68,8 +69,8 @@ async def update_agent(request: Request) -> Response:
         body = parse_json_object(await request.body())
         _only(body, _PATCH_FIELDS)
         if not body:
-            raise RequestError("body: send at least one of preset, enabled, flags",
-                               field="body")
+            raise RequestError("body: send at least one of "
+                               f"{', '.join(sorted(_PATCH_FIELDS))}", field="body")
         agent = await services.agents.update(name, **body)
     except RequestError as exc:
         return request_error(exc)

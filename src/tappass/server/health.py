@@ -23,7 +23,7 @@ async def _storage_check(services: Services) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         await asyncio.wait_for(services.store.ping(), PING_TIMEOUT)
-    except (StorageError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, StorageError) as exc:
         reason = str(exc) or "no answer within 2 s"
         return {"status": "fail", "error": f"database connection failed: {reason}"}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
@@ -65,7 +65,8 @@ async def ready(request: Request) -> Response:
 
 def _pipeline_summary(services: Services) -> dict[str, Any]:
     out = {}
-    for name, pipeline in services.pipelines.items():
+    for name in services.catalog.names():
+        pipeline = services.catalog.pipeline(name)
         counts = {phase.value: len(pipeline.phases[phase]) for phase in Phase}
         out[name] = {**counts, "total": sum(counts.values()),
                      "unavailable": pipeline.unavailable()}

@@ -9,9 +9,9 @@ before the final `[DONE]`.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request
@@ -19,14 +19,14 @@ from starlette.responses import Response, StreamingResponse
 
 from tappass import keys
 from tappass.audit.events import bare_event, event_from_context
-from tappass.errors import ProviderError, RequestError, StepError, StorageError
+from tappass.errors import ConfigError, ProviderError, RequestError, StepError, StorageError
 from tappass.pipeline.context import Context
 from tappass.pipeline.runner import Block, run_phase
 from tappass.pipeline.step import Phase
-from tappass.policy.flags import format_flags, parse_flags
+from tappass.policy.flags import FlagLocked, format_flags, merge_flags, parse_flags
 from tappass.server.auth import bearer, is_admin
 from tappass.server.chat_request import parse_chat_request
-from tappass.server.responses import JSON, blocked_body, error, error_body, request_error
+from tappass.server.responses import JSON, blocked_body, error, error_body
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -67,11 +67,12 @@ async def _authenticate(request: Request, services: Services) -> AgentRecord:
 
 def _resolve_flags(request: Request, defaults: dict[str, str],
                    agent: AgentRecord) -> dict[str, str]:
-    flags = {**defaults, **agent.flags}
+    """Pipeline defaults < agent flags < request flags, except flags the admin locked."""
+    base = {**defaults, **agent.flags}
     header = request.headers.get("x-tappass-flags")
-    if header:
-        flags.update(parse_flags(header))
-    return flags
+    if not header:
+        return base
+    return merge_flags(base, parse_flags(header), agent.locked_flags)
 
 
 async def chat_completions(request: Request) -> Response:
@@ -82,17 +83,26 @@ async def chat_completions(request: Request) -> Response:
         return error(exc.status, str(exc), type="authentication_error", code=exc.code)
     audit_id = keys.new_id("ae")
     if not agent.enabled:
-        return await _refuse_disabled(services, agent, audit_id)
-    pipeline = services.pipeline(agent.preset)
+        return await _refuse(services, agent, audit_id, "authentication",
+                             f"agent {agent.name!r} is disabled", "agent_disabled")
     try:
+        pipeline = services.catalog.for_agent(agent)
         body = parse_chat_request(await request.body())
         flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+    except FlagLocked as exc:
+        return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked")
     except RequestError as exc:
         await _audit_quietly(services, bare_event(
             audit_id, agent=agent.name, agent_id=agent.id, status="failed",
             http_status=exc.status, reason=str(exc)))
         return error(exc.status, str(exc), code=exc.code, param=exc.field,
                      headers={"X-TapPass-Audit-Id": audit_id})
+    except ConfigError as exc:  # a stored pipeline that no longer loads: fail closed
+        await _audit_quietly(services, bare_event(
+            audit_id, agent=agent.name, agent_id=agent.id, status="failed",
+            http_status=503, reason=str(exc)))
+        return error(503, f"the agent's pipeline cannot be loaded: {exc}",
+                     type="governance_error", code="pipeline_invalid")
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
                   flags=flags, session_id=request.headers.get("x-session-id"), body=body)
     return await _govern(ctx)
@@ -148,16 +158,17 @@ async def _blocked(ctx: Context, block: Block) -> Response:
                 status_code=decision.status, headers={**_headers(ctx), **decision.headers})
 
 
-async def _refuse_disabled(services: Services, agent: AgentRecord, audit_id: str) -> Response:
-    reason = f"agent {agent.name!r} is disabled"
+async def _refuse(services: Services, agent: AgentRecord, audit_id: str, step: str,
+                  reason: str, code: str) -> Response:
+    """A 403 decided before the pipeline runs (disabled agent, locked flag), audited."""
     try:
         await services.audit.record(bare_event(
             audit_id, agent=agent.name, agent_id=agent.id, status="blocked", http_status=403,
-            reason=reason, blocked_by="authentication"))
+            reason=reason, blocked_by=step))
     except StorageError:
         return error(503, "the audit trail could not be written; request denied",
                      type="storage_error", code="audit_unavailable")
-    return JSON(blocked_body("authentication", reason, audit_id, code="agent_disabled"),
+    return JSON(blocked_body(step, reason, audit_id, code=code),
                 status_code=403, headers={"X-TapPass-Audit-Id": audit_id})
 
 

@@ -1,4 +1,5 @@
-"""Row mapping shared by every storage backend: JSON, timestamps, audit and agent rows.
+"""Row mapping shared by every storage backend: JSON, timestamps, audit, agent and
+pipeline rows.
 
 Backends differ only in SQL dialect; what goes into a row and what comes out of one is
 decided here, so the memory, SQLite and PostgreSQL stores behave the same.
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from tappass.errors import AlreadyExists, StorageError
-from tappass.storage.base import AgentRecord, AuditQuery
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
 
 
 class Row(Protocol):
@@ -188,3 +189,24 @@ def duplicate_agent_error(agent: AgentRecord, column: str) -> AlreadyExists:
 
 def missing_agent_error(name: str) -> StorageError:
     return StorageError(f"agent {name!r} does not exist")
+
+
+# -- pipelines -------------------------------------------------------------------------
+
+# Column order of `pipeline_params`; the INSERT statements of the backends list this order.
+# A save is an upsert: on a name conflict only `spec` and `updated_at` are replaced, so the
+# stored `created_at` is kept.
+PIPELINE_COLUMNS = ("name", "spec", "created_at", "updated_at")
+
+
+def pipeline_params(pipeline: PipelineRecord,
+                    encode_ts: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """Values for an INSERT, in PIPELINE_COLUMNS order; StorageError when `spec` is not JSON."""
+    return (pipeline.name, dumps(pipeline.spec), encode_ts(pipeline.created_at),
+            encode_ts(pipeline.updated_at))
+
+
+def pipeline_from_row(row: Row) -> PipelineRecord:
+    return PipelineRecord(name=row["name"], spec=loads(row["spec"]),
+                          created_at=parse_ts(row["created_at"]),
+                          updated_at=parse_ts(row["updated_at"]))

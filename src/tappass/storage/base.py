@@ -28,6 +28,16 @@ class AgentRecord:
 
 
 @dataclass(slots=True)
+class PipelineRecord:
+    """A custom pipeline: a base preset plus enables, disables and overrides (issue #3)."""
+
+    name: str                    # unique; never one of the preset names
+    spec: dict[str, Any]         # {"base", "description", "enable", "disable", "overrides"}
+    created_at: datetime         # timezone-aware UTC
+    updated_at: datetime
+
+
+@dataclass(slots=True)
 class AuditQuery:
     agent: str | None = None
     after: datetime | None = None      # exclusive lower bound on timestamp
@@ -66,6 +76,16 @@ class Store(Protocol):
         """Replace every mutable field of the agent with this name (id, created_at are kept)."""
 
     async def delete_agent(self, name: str) -> bool: ...
+
+    # custom pipelines
+    async def save_pipeline(self, pipeline: PipelineRecord) -> None:
+        """Create or replace by name; a replace keeps the stored `created_at`."""
+
+    async def get_pipeline(self, name: str) -> PipelineRecord | None: ...
+    async def list_pipelines(self) -> list[PipelineRecord]:
+        """Ordered by name."""
+
+    async def delete_pipeline(self, name: str) -> bool: ...
 
     # audit
     async def append_audit(self, events: list[dict[str, Any]]) -> None:

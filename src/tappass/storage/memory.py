@@ -2,7 +2,8 @@
 
 Meant for throwaway runs and tests. It follows the same contract as the SQL backends:
 it must be opened before use, records and events go in and come out as copies, and audit
-events are kept as JSON text so that anything the SQL stores would reject fails here too.
+events and pipelines are kept as rows with JSON text so that anything the SQL stores would
+reject fails here too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from tappass.errors import StorageError
 from tappass.storage._rows import (
+    PIPELINE_COLUMNS,
     EventRow,
     dumps,
     duplicate_agent_error,
@@ -21,10 +23,12 @@ from tappass.storage._rows import (
     event_rows,
     loads,
     missing_agent_error,
+    pipeline_from_row,
+    pipeline_params,
     query_limit,
     to_utc,
 )
-from tappass.storage.base import AgentRecord, AuditQuery
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class MemoryStore:
         self._open = False
         self._meta: dict[str, str] = {}
         self._agents: dict[str, AgentRecord] = {}
+        self._pipelines: dict[str, dict[str, Any]] = {}   # name -> row, as the SQL tables hold
         self._events: list[_StoredEvent] = []
         self._event_ids: set[str] = set()
 
@@ -106,6 +111,29 @@ class MemoryStore:
     async def delete_agent(self, name: str) -> bool:
         self._check_open()
         return self._agents.pop(name, None) is not None
+
+    # -- pipelines -----------------------------------------------------------------------
+
+    async def save_pipeline(self, pipeline: PipelineRecord) -> None:
+        self._check_open()
+        row = dict(zip(PIPELINE_COLUMNS, pipeline_params(pipeline, to_utc), strict=True))
+        current = self._pipelines.get(pipeline.name)
+        if current is not None:
+            row["created_at"] = current["created_at"]
+        self._pipelines[pipeline.name] = row
+
+    async def get_pipeline(self, name: str) -> PipelineRecord | None:
+        self._check_open()
+        row = self._pipelines.get(name)
+        return pipeline_from_row(row) if row is not None else None
+
+    async def list_pipelines(self) -> list[PipelineRecord]:
+        self._check_open()
+        return [pipeline_from_row(self._pipelines[name]) for name in sorted(self._pipelines)]
+
+    async def delete_pipeline(self, name: str) -> bool:
+        self._check_open()
+        return self._pipelines.pop(name, None) is not None
 
     # -- audit ---------------------------------------------------------------------------
 

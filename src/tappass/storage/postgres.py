@@ -27,10 +27,12 @@ from tappass.storage._rows import (
     event_rows,
     loads,
     missing_agent_error,
+    pipeline_from_row,
+    pipeline_params,
     query_limit,
     to_utc,
 )
-from tappass.storage.base import AgentRecord, AuditQuery
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
 
 SCHEMES = ("postgres://", "postgresql://")
 # Arbitrary constant shared by every TapPass process: the key of the migration lock.
@@ -46,6 +48,12 @@ _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_pre
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = $1, flags = $2, enabled = $3, key_prefix = $4,
     key_hash = $5, overrides = $6, locked_flags = $7, updated_at = $8 WHERE name = $9"""
+_SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
+# "C" collation: code-point order, as SQLite and the memory store sort, whatever the
+# database's locale.
+_LIST_PIPELINES = 'SELECT * FROM pipelines ORDER BY name COLLATE "C"'
 _INSERT_EVENT = """INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body)
     VALUES ($1, $2, $3, $4, $5, $6, $7)"""
 
@@ -160,6 +168,28 @@ class PostgresStore:
     async def delete_agent(self, name: str) -> bool:
         async with self._connection("delete agent") as conn:
             status = await conn.execute("DELETE FROM agents WHERE name = $1", name)
+        return _row_count(status) > 0
+
+    # -- pipelines -----------------------------------------------------------------------
+
+    async def save_pipeline(self, pipeline: PipelineRecord) -> None:
+        params = pipeline_params(pipeline, to_utc)
+        async with self._connection("save pipeline") as conn:
+            await conn.execute(_SAVE_PIPELINE, *params)
+
+    async def get_pipeline(self, name: str) -> PipelineRecord | None:
+        async with self._connection("read pipeline") as conn:
+            row = await conn.fetchrow("SELECT * FROM pipelines WHERE name = $1", name)
+        return pipeline_from_row(row) if row else None
+
+    async def list_pipelines(self) -> list[PipelineRecord]:
+        async with self._connection("list pipelines") as conn:
+            rows = await conn.fetch(_LIST_PIPELINES)
+        return [pipeline_from_row(row) for row in rows]
+
+    async def delete_pipeline(self, name: str) -> bool:
+        async with self._connection("delete pipeline") as conn:
+            status = await conn.execute("DELETE FROM pipelines WHERE name = $1", name)
         return _row_count(status) > 0
 
     # -- audit ---------------------------------------------------------------------------

@@ -31,9 +31,11 @@ from tappass.storage._rows import (
     format_ts,
     loads,
     missing_agent_error,
+    pipeline_from_row,
+    pipeline_params,
     query_limit,
 )
-from tappass.storage.base import AgentRecord, AuditQuery
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
@@ -41,6 +43,8 @@ _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_pre
     overrides, locked_flags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = ?, flags = ?, enabled = ?, key_prefix = ?,
     key_hash = ?, overrides = ?, locked_flags = ?, updated_at = ? WHERE name = ?"""
+_SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
 _INSERT_EVENT = """INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body)
     VALUES (?, ?, ?, ?, ?, ?, ?)"""
 
@@ -130,6 +134,27 @@ class SqliteStore:
     async def delete_agent(self, name: str) -> bool:
         async with self._transaction("delete agent") as conn:
             cursor = await conn.execute("DELETE FROM agents WHERE name = ?", (name,))
+            return cursor.rowcount > 0
+
+    # -- pipelines -----------------------------------------------------------------------
+
+    async def save_pipeline(self, pipeline: PipelineRecord) -> None:
+        params = pipeline_params(pipeline, format_ts)
+        async with self._transaction("save pipeline") as conn:
+            await conn.execute(_SAVE_PIPELINE, params)
+
+    async def get_pipeline(self, name: str) -> PipelineRecord | None:
+        rows = await self._fetch("read pipeline", "SELECT * FROM pipelines WHERE name = ?",
+                                 (name,))
+        return pipeline_from_row(rows[0]) if rows else None
+
+    async def list_pipelines(self) -> list[PipelineRecord]:
+        rows = await self._fetch("list pipelines", "SELECT * FROM pipelines ORDER BY name")
+        return [pipeline_from_row(row) for row in rows]
+
+    async def delete_pipeline(self, name: str) -> bool:
+        async with self._transaction("delete pipeline") as conn:
+            cursor = await conn.execute("DELETE FROM pipelines WHERE name = ?", (name,))
             return cursor.rowcount > 0
 
     # -- audit ---------------------------------------------------------------------------
