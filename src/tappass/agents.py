@@ -58,8 +58,9 @@ class AgentDirectory:
         try:
             self._catalog.validate(preset, overrides)
         except ConfigError as exc:
-            raise RequestError(str(exc), field="preset" if str(exc).startswith("preset")
-                               else "overrides", code="invalid_pipeline") from None
+            path = str(exc).split(":", 1)[0]
+            raise RequestError(str(exc), field=path if " " not in path else "overrides",
+                               code="invalid_pipeline") from None
         return str(preset)
 
     async def authenticate(self, key: str) -> AgentRecord | None:

@@ -22,7 +22,7 @@ from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, openai
+from tappass.server import agents, audit, health, openai, pipelines
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
@@ -42,7 +42,15 @@ def routes() -> list[Route]:
         Route("/v1/agents/{name}", agents.update_agent, methods=["PATCH"]),
         Route("/v1/agents/{name}", agents.delete_agent, methods=["DELETE"]),
         Route("/v1/agents/{name}/rotate-key", agents.rotate_key, methods=["POST"]),
+        Route("/v1/agents/{name}/pipeline", pipelines.set_agent_pipeline, methods=["PATCH"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
+        Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
+        Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),
+        Route("/admin/pipelines/{name}", pipelines.get_pipeline, methods=["GET"]),
+        Route("/admin/pipelines/{name}", pipelines.put_pipeline, methods=["PUT"]),
+        Route("/admin/pipelines/{name}", pipelines.delete_pipeline, methods=["DELETE"]),
+        Route("/admin/steps", pipelines.list_steps, methods=["GET"]),
+        Route("/admin/steps/{id}", pipelines.get_step, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),

@@ -244,7 +244,7 @@ OPTIONS: dict[str, type[StepOptions]] = {
 }
 
 
-def _describe(annotation: Any) -> str:
+def describe(annotation: Any) -> str:
     """'a list of strings', 'a number', ... for error messages."""
     import types
     import typing
@@ -252,11 +252,11 @@ def _describe(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in args if a is not type(None))
+        return " or ".join(describe(a) for a in args if a is not type(None))
     if origin is Literal:
         return "one of " + " | ".join(str(a) for a in args)
     if origin is list:
-        inner = _describe(args[0]) if args else "values"
+        inner = describe(args[0]) if args else "values"
         return f"a list of {_plural(inner)}"
     if origin is dict:
         return "a mapping"
@@ -313,7 +313,7 @@ def _message(err: Any, annotation: Any) -> str:
         return f"must be {words} {err['ctx'][key]}"
     if kind in _TYPE_ERRORS or kind == "literal_error":
         if annotation is not None and kind != "missing":
-            return f"expected {_describe(annotation)}"
+            return f"expected {describe(annotation)}"
         return _TYPE_ERRORS.get(kind, str(err["msg"]))
     return str(err["msg"]).removeprefix("Value error, ")
 

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from tappass.sdk._types import Governance
 
 __all__ = ["ChatCompletion", "ChatCompletionChunk"]
+
+_NOT_FIELDS = frozenset({"governance"})  # set by the SDK, not sent by the gateway
 
 
 class Model:
@@ -24,7 +29,8 @@ class Model:
     _nested: ClassVar[Mapping[str, type[Model]]] = {}   # key -> class of the value/items
 
     def __init_subclass__(cls) -> None:
-        cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
+        annotations = cls.__dict__.get("__annotations__", {})
+        cls._fields = tuple(k for k in annotations if k not in _NOT_FIELDS)
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._keys: tuple[str, ...] = tuple(data)
@@ -138,6 +144,7 @@ class ChatCompletion(Model):
     usage: CompletionUsage | None
     system_fingerprint: str | None
     service_tier: str | None
+    governance: Governance | None = None  # the X-TapPass-* headers of the answer
     _nested = {"choices": Choice, "usage": CompletionUsage}
 
 
