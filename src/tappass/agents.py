@@ -1,9 +1,10 @@
 """Agent identities: registration, key rotation, and authentication of `tp_` keys.
 
 Authentication looks the record up by the key's public prefix and compares the SHA-256 of
-the whole key in constant time. Successful lookups are cached briefly; every change made
-through this process drops the agent from the cache at once, and other worker processes
-see it within `CACHE_SECONDS`.
+the whole key in constant time. Successful lookups are cached briefly. Every change drops
+the agent from this process's cache and signals the other workers on this machine
+(`tappass.changes`), so a rotated key or a disabled agent is refused by the next request
+everywhere; gateways on other machines re-read the record within `CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tappass import keys
@@ -49,10 +51,15 @@ def public_view(agent: AgentRecord) -> dict[str, Any]:
 
 
 class AgentDirectory:
-    def __init__(self, store: Store, catalog: PipelineCatalog) -> None:
+    def __init__(self, store: Store, catalog: PipelineCatalog,
+                 on_change: Callable[[], None] = lambda: None) -> None:
         self._store = store
         self._catalog = catalog
+        self._on_change = on_change
         self._cache: dict[str, tuple[AgentRecord, float]] = {}
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     def _check_pipeline(self, preset: Any, overrides: dict[str, Any]) -> str:
         try:
@@ -79,6 +86,7 @@ class AgentDirectory:
 
     def _forget(self, agent: AgentRecord) -> None:
         self._cache.pop(agent.key_hash, None)
+        self._on_change()
 
     async def get(self, name: str) -> AgentRecord:
         agent = await self._store.get_agent(name)

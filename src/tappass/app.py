@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
+from tappass.changes import ChangeSignal
 from tappass.audit.recorder import AuditRecorder
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
@@ -81,15 +83,23 @@ async def start_services(settings: Settings) -> Services:
               file=sys.stderr, flush=True)
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
     services = Services(settings=settings, store=store, providers=Providers(settings),
-                        state=LocalState(), audit=recorder, admin_key_hash=admin_hash)
+                        state=LocalState(), audit=recorder, admin_key_hash=admin_hash,
+                        changes=ChangeSignal(_signal_path(settings)))
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
-    services.agents = AgentDirectory(store, services.catalog)
+    services.agents = AgentDirectory(store, services.catalog, services.changed)
     await services.catalog.load()
     for name in services.catalog.names():  # compile every known pipeline once, up front
         services.catalog.pipeline(name)
     recorder.start()
     services.catalog.start()
     return services
+
+
+def _signal_path(settings: Settings) -> Path | None:
+    """Workers share the signal only when they share the data (not with memory storage)."""
+    if settings.storage_kind == "memory":
+        return None
+    return settings.home / "run" / f"config-{settings.port}.signal"
 
 
 async def stop_services(services: Services) -> None:

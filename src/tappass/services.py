@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tappass.changes import ChangeSignal
+
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
     from tappass.audit.recorder import AuditRecorder
@@ -28,3 +30,15 @@ class Services:
     # built from the services themselves (steps compiled by the catalog receive them)
     catalog: PipelineCatalog = field(init=False)
     agents: AgentDirectory = field(init=False)
+    changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
+
+    async def sync(self) -> None:
+        """Pick up configuration another worker changed (cheap when nothing did)."""
+        if self.changes.changed():
+            self.agents.forget_all()
+            await self.catalog.refresh()
+
+    def changed(self) -> None:
+        """Tell every worker (this one included) that configuration changed."""
+        self.changes.bump()
+        self.changes.changed()  # this process already has the change

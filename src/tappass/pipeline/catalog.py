@@ -57,6 +57,7 @@ def build_custom(name: str, spec: dict[str, Any]) -> PipelineDefinition:
 
 class PipelineCatalog:
     def __init__(self, store: Store, services: Any, default_preset: str) -> None:
+        # services.changed() tells other workers; services.sync() reloads on their changes
         self._store = store
         self._services = services
         self.default_preset = default_preset
@@ -152,6 +153,7 @@ class PipelineCatalog:
         version = datetime.now(UTC).isoformat()
         await self._store.set_meta(VERSION_KEY, version)
         await self._reload(version)
+        self._services.changed()
 
     async def _reload(self, version: str | None) -> None:
         custom = {}

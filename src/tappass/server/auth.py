@@ -40,3 +40,10 @@ def require_admin(request: Request) -> Services:
 def is_admin(services: Services, token: str) -> bool:
     return bool(services.admin_key_hash) and hmac.compare_digest(
         keys.hash_key(token), services.admin_key_hash)
+
+
+async def admin_services(request: Request) -> Services:
+    """`require_admin`, then pick up configuration other workers changed."""
+    services = require_admin(request)
+    await services.sync()
+    return services

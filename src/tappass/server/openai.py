@@ -77,6 +77,7 @@ def _resolve_flags(request: Request, defaults: dict[str, str],
 
 async def chat_completions(request: Request) -> Response:
     services: Services = request.app.state.services
+    await services.sync()
     try:
         agent = await _authenticate(request, services)
     except RequestError as exc:

@@ -22,7 +22,7 @@ from tappass.pipeline.catalog import SPEC_KEYS
 from tappass.pipeline.definition import PRESET_NAMES
 from tappass.pipeline.registry import SPECS, get_spec
 from tappass.pipeline.views import counts, pipeline_view, step_summary, step_view
-from tappass.server.auth import require_admin
+from tappass.server.auth import admin_services
 from tappass.server.responses import JSON, parse_json_object, request_error
 from tappass.services import Services
 
@@ -45,7 +45,7 @@ def _view(services: Services, name: str) -> dict[str, Any]:
 
 async def list_pipelines(request: Request) -> Response:
     try:
-        services = require_admin(request)
+        services = await admin_services(request)
     except RequestError as exc:
         return request_error(exc)
     catalog = services.catalog
@@ -60,7 +60,7 @@ async def list_pipelines(request: Request) -> Response:
 
 async def get_pipeline(request: Request) -> Response:
     try:
-        services = require_admin(request)
+        services = await admin_services(request)
         name = request.path_params["name"]
         services.catalog.check_name(name, field="name")
         return JSON(_view(services, name))
@@ -79,7 +79,7 @@ def _spec_from(body: dict[str, Any]) -> dict[str, Any]:
 
 async def _save(request: Request, name: Any, body: dict[str, Any], *,
                 create_only: bool) -> Response:
-    services = require_admin(request)
+    services = await admin_services(request)
     if not isinstance(name, str) or not name:
         raise RequestError("name: required", field="name")
     if create_only and services.catalog.record(name) is not None:
@@ -114,7 +114,7 @@ async def put_pipeline(request: Request) -> Response:
 
 async def delete_pipeline(request: Request) -> Response:
     try:
-        services = require_admin(request)
+        services = await admin_services(request)
         name = request.path_params["name"]
         users = [a.name for a in await services.agents.list() if a.preset == name]
         if users:
@@ -131,7 +131,7 @@ async def delete_pipeline(request: Request) -> Response:
 
 async def list_steps(request: Request) -> Response:
     try:
-        require_admin(request)
+        await admin_services(request)
     except RequestError as exc:
         return request_error(exc)
     return JSON({"object": "list", "data": [step_summary(spec) for spec in SPECS]})
@@ -139,7 +139,7 @@ async def list_steps(request: Request) -> Response:
 
 async def get_step(request: Request) -> Response:
     try:
-        services = require_admin(request)
+        services = await admin_services(request)
         spec = get_spec(request.path_params["id"])
         pipeline = request.query_params.get("pipeline")
         definition = services.catalog.definition(pipeline) if pipeline else None
@@ -170,7 +170,7 @@ def _agent_overrides(body: dict[str, Any]) -> dict[str, Any] | None:
 
 async def set_agent_pipeline(request: Request) -> Response:
     try:
-        services = require_admin(request)
+        services = await admin_services(request)
         body = parse_json_object(await request.body())
         _only(body, {"preset", "overrides", "policy"})
         changes: dict[str, Any] = {}
