@@ -214,3 +214,15 @@ async def test_unknown_route_is_a_json_404(gateway: Gateway) -> None:
     response = await gateway.client.get("/v1/nothing")
     assert response.status_code == 404
     assert "no route" in response.json()["error"]["message"]
+
+
+async def test_audit_has_more_only_when_older_events_remain(gateway: Gateway) -> None:
+    key = await gateway.add_agent()
+    for _ in range(3):
+        await gateway.chat(key)
+    two = (await gateway.client.get("/v1/audit?limit=2", headers=ADMIN_HEADERS)).json()
+    three = (await gateway.client.get("/v1/audit?limit=3", headers=ADMIN_HEADERS)).json()
+    assert (two["count"], two["has_more"]) == (2, True)
+    assert (three["count"], three["has_more"]) == (3, False)
+    bad = await gateway.client.get("/v1/audit?limit=0", headers=ADMIN_HEADERS)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"

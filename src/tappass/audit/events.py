@@ -59,8 +59,14 @@ def event_from_context(ctx: Context, *, status: str, http_status: int,
 def bare_event(audit_id: str, *, agent: str | None, agent_id: str | None, status: str,
                http_status: int, reason: str, model: str | None = None,
                blocked_by: str | None = None) -> dict[str, Any]:
-    """An event for a request that never reached the pipeline (e.g. a disabled agent)."""
+    """An event for a request that never reached the pipeline (e.g. a disabled agent).
+
+    Same keys as `event_from_context`; what was never decided is None or empty.
+    """
     return {"id": audit_id, "timestamp": utc_now_iso(), "agent": agent, "agent_id": agent_id,
             "status": status, "blocked": status == "blocked", "http_status": http_status,
             "blocked_by": blocked_by, "reason": reason, "error": None, "model": model,
-            "steps": [], "would_block": [], "usage": None, "cost_usd": None}
+            "provider": None, "upstream_model": None, "pipeline": None, "mode": None,
+            "flags": {}, "session_id": None, "stream": None, "classification": None,
+            "request": None, "steps": [], "would_block": [], "usage": None,
+            "cost_usd": None, "latency_ms": None}

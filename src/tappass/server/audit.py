@@ -51,6 +51,8 @@ async def query_audit(request: Request) -> Response:
         query = parse_query(dict(request.query_params))
     except RequestError as exc:
         return request_error(exc)
+    limit = query.limit
+    query.limit += 1  # one more than asked tells whether older events remain
     events = await services.store.query_audit(query)
-    return JSON({"object": "list", "data": events, "count": len(events),
-                 "has_more": len(events) == query.limit})
+    return JSON({"object": "list", "data": events[:limit], "count": min(len(events), limit),
+                 "has_more": len(events) > limit})

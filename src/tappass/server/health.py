@@ -68,8 +68,9 @@ def _pipeline_summary(services: Services) -> dict[str, Any]:
     for name in services.catalog.names():
         pipeline = services.catalog.pipeline(name)
         counts = {phase.value: len(pipeline.phases[phase]) for phase in Phase}
+        slots = sum(1 for phase in Phase for e in pipeline.phases[phase] if e.step is None)
         out[name] = {**counts, "total": sum(counts.values()),
-                     "unavailable": pipeline.unavailable()}
+                     "unavailable": pipeline.unavailable(), "unavailable_slots": slots}
     return out
 
 
