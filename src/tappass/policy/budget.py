@@ -7,6 +7,7 @@ one session (`X-Session-Id`), or in one UTC day when it sends no session id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tappass.policy.flags import validate_flag
 
@@ -24,6 +25,7 @@ TIERS = {
 }
 
 
+@lru_cache(maxsize=256)
 def budget_for(flag: str) -> Budget:
     value = validate_flag("budget", flag)
     if value.startswith("custom:"):

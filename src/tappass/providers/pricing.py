@@ -7,6 +7,8 @@ may drift; pipelines can override them (`cost_tracking` option `prices`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     "gpt-4o": (2.50, 10.00),
     "gpt-4o-mini": (0.15, 0.60),
@@ -45,10 +47,20 @@ _FREE_PREFIXES = ("ollama/", "vllm/", "lmstudio/", "tappass/")
 def price_for(model: str, table: dict[str, tuple[float, float]] | None = None
               ) -> tuple[float, float] | None:
     """(input, output) USD per million tokens, or None when the model is unknown."""
+    if not table:
+        return _list_price(model)
+    return _lookup(model, table)
+
+
+@lru_cache(maxsize=1024)
+def _list_price(model: str) -> tuple[float, float] | None:
+    return _lookup(model, PRICES_PER_MTOK)
+
+
+def _lookup(model: str, prices: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
     if model.startswith(_FREE_PREFIXES):
         return (0.0, 0.0)
     name = model.removeprefix("openai/")
-    prices = table or PRICES_PER_MTOK
     best = max((key for key in prices if name == key or name.startswith(key + "-")),
                key=len, default=None)
     return prices[best] if best else None
