@@ -35,10 +35,15 @@ def utc_day_start(now: datetime | None = None) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _utc_day() -> int:
+    """Days since the epoch, UTC: a cheap key for "today" on the hot path."""
+    return int(time.time() // 86400)
+
+
 class LocalState:
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, int], TokenBucket] = {}
-        self._daily: dict[str, tuple[datetime, float]] = {}
+        self._daily: dict[str, tuple[int, float]] = {}
         self._sessions: dict[tuple[str, str], float] = {}
 
     def take_token(self, agent: str, per_minute: int) -> float:
@@ -50,12 +55,12 @@ class LocalState:
     def daily_spend(self, agent: str) -> float | None:
         """Spend of the agent today, or None when this worker has not loaded it yet."""
         entry = self._daily.get(agent)
-        if entry is None or entry[0] != utc_day_start():
+        if entry is None or entry[0] != _utc_day():
             return None
         return entry[1]
 
     def load_daily_spend(self, agent: str, amount: float) -> None:
-        self._daily[agent] = (utc_day_start(), amount)
+        self._daily[agent] = (_utc_day(), amount)
 
     def session_spend(self, agent: str, session: str) -> float:
         return self._sessions.get((agent, session), 0.0)
@@ -63,7 +68,7 @@ class LocalState:
     def add_spend(self, agent: str, session: str | None, amount: float) -> None:
         spent = self.daily_spend(agent)
         if spent is not None:  # not loaded yet: the next load reads it from the audit trail
-            self._daily[agent] = (utc_day_start(), spent + amount)
+            self._daily[agent] = (_utc_day(), spent + amount)
         if session:
             key = (agent, session)
             self._sessions[key] = self._sessions.get(key, 0.0) + amount

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def utc_now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def event_from_context(ctx: Context, *, status: str, http_status: int,

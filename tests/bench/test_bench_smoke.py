@@ -1,0 +1,76 @@
+"""The benchmark still runs end to end: `bench/run.py --quick` with a handful of requests.
+
+Checks the shape of the JSON report and that no request failed; never checks speed (the
+benchmark's figures are for people comparing runs, not for unit tests).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESETS = ("starter", "standard", "regulated")
+CONCURRENCY = (1, 10)
+STATS = ("p50_ms", "p99_ms", "rps", "requests", "ok", "errors")
+ROW_NUMBERS = ("added_p50_ms", "added_p99_ms", "gateway_rps", "direct_rps")
+
+pytestmark = pytest.mark.e2e
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "result.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--requests", "30",
+         "--warmup", "10", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"bench failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    data = json.loads(done.stdout)
+    assert json.loads(out.read_text()) == data
+    return data
+
+
+def _row(report: dict[str, Any], preset: str, c: int, stream: bool) -> dict[str, Any]:
+    rows = [r for r in report["results"] if (r["preset"], r["concurrency"], r["stream"])
+            == (preset, c, stream)]
+    assert len(rows) == 1, f"expected one row for {preset} c={c} stream={stream}"
+    return rows[0]
+
+
+def test_every_preset_and_concurrency_is_reported(report: dict[str, Any]) -> None:
+    for preset in PRESETS:
+        for c in CONCURRENCY:
+            row = _row(report, preset, c, stream=False)
+            for key in ROW_NUMBERS:
+                assert _is_number(row[key]), (preset, c, key, row[key])
+            for side in ("direct", "gateway"):
+                for key in STATS:
+                    assert _is_number(row[side][key]), (preset, c, side, key)
+                assert row[side]["ok"] == row[side]["requests"] == 30
+    stream = _row(report, "starter", 1, stream=True)
+    assert _is_number(stream["added_p50_ms"])
+
+
+def test_no_request_failed(report: dict[str, Any]) -> None:
+    assert report["ok"] is True
+    assert report["total_errors"] == 0
+    assert report["warmup_errors"]["count"] == 0
+    assert all(row["errors"] == 0 for row in report["results"])
+
+
+def test_machine_and_parameters_are_recorded(report: dict[str, Any]) -> None:
+    assert report["machine"]["cpu_count"] >= 1
+    assert report["machine"]["python"].startswith("3.")
+    assert report["parameters"]["requests_per_cell"] == 30
+    assert set(report["pipelines"]) == set(PRESETS)
