@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
 .PHONY: up test bench clean
 
@@ -10,17 +9,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[postgres,test]'
-	touch $(STAMP)
+# the gateway alone
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
 
-up: $(STAMP)
+# the gateway, the PostgreSQL driver and the test tools
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[postgres,test]'
+	touch $@ $(VENV)/.installed-run
+
+up: $(VENV)/.installed-run
 	$(BIN)/tappass up $(ARGS)
 
-test: $(STAMP)
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(ARGS)
 
-bench: $(STAMP)
+bench: $(VENV)/.installed-test
 	@$(BIN)/python bench/run.py $(ARGS)
 
 clean:

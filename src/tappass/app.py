@@ -24,7 +24,7 @@ from tappass.changes import ChangeSignal
 from tappass.audit.recorder import AuditRecorder
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, openai, pipelines
+from tappass.server import agents, audit, health, openai, openapi, pipelines
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
@@ -57,6 +57,7 @@ def routes() -> list[Route]:
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
         Route("/health/detailed", health.detailed, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi, methods=["GET"]),
     ]
 
 

@@ -1,0 +1,54 @@
+"""Health endpoints, healthy and with a failing database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tappass.errors import StorageError
+from tests.conftest import ADMIN_HEADERS, Gateway
+
+
+async def test_health_reports_version_and_storage(gateway: Gateway) -> None:
+    response = await gateway.client.get("/health")
+    assert response.json() == {"status": "healthy", "version": "0.5.0", "storage": "memory"}
+    assert (await gateway.client.get("/health/live")).json() == {"status": "alive"}
+    ready = await gateway.client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert set(ready.json()["checks"]) == {"storage", "audit_writer", "kv"}
+
+
+async def test_failing_database_makes_ready_503_with_the_reason(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def down() -> None:
+        raise StorageError("connection refused")
+
+    monkeypatch.setattr(gateway.services.store, "ping", down)
+    ready = await gateway.client.get("/health/ready")
+    assert ready.status_code == 503
+    storage = ready.json()["checks"]["storage"]
+    assert storage["status"] == "fail" and "database connection failed" in storage["error"]
+    assert (await gateway.client.get("/health")).status_code == 503
+    assert (await gateway.client.get("/health/live")).status_code == 200
+
+
+async def test_detailed_needs_the_admin_key_and_warns_about_unavailable_steps(
+        gateway: Gateway) -> None:
+    assert (await gateway.client.get("/health/detailed")).status_code == 401
+    detail = (await gateway.client.get("/health/detailed", headers=ADMIN_HEADERS)).json()
+    starter = detail["pipelines"]["starter"]
+    assert (starter["before"], starter["call"], starter["after"], starter["total"]) == \
+        (7, 2, 2, 11)
+    assert "detect_pii" in starter["unavailable"]
+    assert any("starter" in w and "unavailable" in w for w in detail["warnings"])
+    assert any("OPENAI_API_KEY" in w for w in detail["warnings"])
+    assert detail["audit"]["running"] is True
+
+
+async def test_openapi_document_lists_every_route(gateway: Gateway) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    assert document["openapi"] == "3.1.0" and document["info"]["version"] == "0.5.0"
+    paths = document["paths"]
+    assert paths["/v1/chat/completions"]["post"]["security"] == [{"agentKey": []}]
+    assert paths["/v1/agents/{name}/rotate-key"]["post"]["security"] == [{"adminKey": []}]
+    assert paths["/health"]["get"]["security"] == []
+    assert {"/v1/audit", "/admin/pipelines/{name}", "/health/ready"} <= set(paths)
