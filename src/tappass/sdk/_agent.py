@@ -10,7 +10,14 @@ from typing import Any, Literal, Unpack, overload
 import httpx
 
 from tappass.sdk._base import (
-    AgentOptions, BaseAgent, Messages, SSEDecoder, TimeoutArg, error_of, parse_event, transport_error,
+    AgentOptions,
+    BaseAgent,
+    Messages,
+    SSEDecoder,
+    TimeoutArg,
+    error_of,
+    parse_event,
+    transport_error,
 )
 from tappass.sdk._config import FlagsArg
 from tappass.sdk._models import ChatCompletion, ChatCompletionChunk
@@ -82,7 +89,7 @@ class Chat:
                  **params: Any) -> ChatResponse:
         """Send one message (or a list of messages) and return the governed answer."""
         completion = self.completions.create(
-            model=self._agent._chat_model(model), messages=message, flags=flags,
+            model=self._agent._chat_model(model, params), messages=message, flags=flags,
             session_id=session_id, **params)
         return ChatResponse(completion, completion.governance or Governance())
 

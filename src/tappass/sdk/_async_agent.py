@@ -14,7 +14,13 @@ from typing import Any, Literal, Unpack, overload
 import httpx
 
 from tappass.sdk._base import (
-    AgentOptions, BaseAgent, Messages, SSEDecoder, TimeoutArg, error_of, parse_event,
+    AgentOptions,
+    BaseAgent,
+    Messages,
+    SSEDecoder,
+    TimeoutArg,
+    error_of,
+    parse_event,
     transport_error,
 )
 from tappass.sdk._config import FlagsArg
@@ -83,7 +89,7 @@ class AsyncChat:
                        **params: Any) -> ChatResponse:
         """Send one message (or a list of messages) and return the governed answer."""
         completion = await self.completions.create(
-            model=self._agent._chat_model(model), messages=message, flags=flags,
+            model=self._agent._chat_model(model, params), messages=message, flags=flags,
             session_id=session_id, **params)
         return ChatResponse(completion, completion.governance or Governance())
 

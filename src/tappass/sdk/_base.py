@@ -13,12 +13,25 @@ import httpx
 
 from tappass._version import __version__
 from tappass.sdk._config import (
-    DEFAULT_TIMEOUT, FlagsArg, RetryPolicy, check_optional, env_flags, flags_header,
-    merge_flags, normalize_url, resolve_api_key, to_flags,
+    DEFAULT_TIMEOUT,
+    FlagsArg,
+    RetryPolicy,
+    check_optional,
+    env_flags,
+    flags_header,
+    merge_flags,
+    normalize_url,
+    resolve_api_key,
+    to_flags,
 )
 from tappass.sdk._errors import (
-    APIError, ConfigurationError, GatewayConnectionError, GatewayTimeout, ServerError,
-    error_from_event, error_from_response,
+    APIError,
+    ConfigurationError,
+    GatewayConnectionError,
+    GatewayTimeout,
+    ServerError,
+    error_from_event,
+    error_from_response,
 )
 from tappass.sdk._models import ChatCompletion, ChatCompletionChunk, jsonable
 from tappass.sdk._types import Governance
@@ -117,7 +130,11 @@ class BaseAgent:
             params=dict(extra_query) if extra_query else None,
             timeout=timeout if timeout is not None else self.timeout)
 
-    def _chat_model(self, model: str | None) -> str:
+    def _chat_model(self, model: str | None, params: Mapping[str, Any]) -> str:
+        """The model of a `chat()` call; `chat()` answers whole, streaming is `create()`'s."""
+        if params.get("stream"):
+            raise ConfigurationError("chat() does not stream: use "
+                                     "agent.chat.completions.create(..., stream=True)")
         chosen = model or self.model
         if not chosen:
             raise ConfigurationError("no model: pass model='...' to chat() or Agent(model=...)")

@@ -112,7 +112,7 @@ class RetryPolicy:
         retry_after = _retry_after(response)
         if retry_after is not None:
             return min(retry_after, self.max_delay)
-        base = min(self.backoff * (2 ** attempt), self.max_delay)
+        base = min(self.backoff * 2.0 ** attempt, self.max_delay)
         return base * random.uniform(0.75, 1.25)
 
 

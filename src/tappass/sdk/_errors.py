@@ -92,7 +92,8 @@ class PolicyBlockError(GovernanceError):
             governance.classification if governance else None)
 
     def __str__(self) -> str:
-        return f"blocked by {self.step}: {self.reason} (audit id {self.audit_id})"
+        audit = f" (audit id {self.audit_id})" if self.audit_id else ""
+        return f"blocked by {self.step}: {self.reason}{audit}"
 
 
 class RateLimitError(PolicyBlockError):
