@@ -9,6 +9,7 @@ import yaml
 
 from tappass.pipeline.step import Phase
 from tests.conftest import ADMIN_HEADERS, Gateway
+from tests.seeds import snippet
 
 # Seed 000, "Client wants to change pipeline configuration", option 2 (JSON body as written)
 SEED_000_PIPELINE = {
@@ -17,80 +18,11 @@ SEED_000_PIPELINE = {
                                  "cost_control": {"budget_usd": 10.0}}},
 }
 
-# Seed 002, day 3: the YAML override file
-SEED_002_YAML = """\
-preset: regulated
-overrides:
-  classification:
-    custom_patterns:
-      - name: client_account_number
-        pattern: "ACC-[0-9]{8}"
-        level: CONFIDENTIAL
-  policy:
-    require_human_approval:
-      - classification: RESTRICTED
-      - classification: TOP_SECRET
-"""
-
-# Seed 003, tuning scenarios 1-4
-SEED_003_PII = """\
-overrides:
-  categories:
-    before:
-      data_protection:
-        steps:
-          detect_pii:
-            options:
-              allowlist:
-                - "Anna Router"
-                - "Matt Board"
-              allowlist_patterns:
-                - "^[A-Z][a-z]+ (Router|Board|Scanner|Module|Server)$"
-"""
-SEED_003_INJECTION = """\
-overrides:
-  categories:
-    before:
-      threat_detection:
-        steps:
-          detect_prompt_injection:
-            enabled: true
-            options:
-              sensitivity: high  # low, medium, high
-          detect_unicode_tricks:
-            enabled: true
-          detect_shell_bleed:
-            enabled: true
-          detect_privilege_escalation:
-            enabled: true
-"""
-SEED_003_LATENCY = """\
-overrides:
-  categories:
-    before:
-      threat_detection:
-        steps:
-          detect_multimodal_content:
-            enabled: false
-"""
-SEED_003_CLASSIFY = """\
-overrides:
-  categories:
-    before:
-      classify_and_prepare:
-        steps:
-          classify_data:
-            options:
-              custom_patterns:
-                - name: internal_project_code
-                  pattern: "PROJ-[A-Z]{3}-[0-9]{4}"
-                  level: CONFIDENTIAL
-                  description: "Internal project identifiers"
-                - name: board_minutes
-                  pattern: "(?i)board (minutes|resolution|decision)"
-                  level: RESTRICTED
-                  description: "Board-level governance documents"
-"""
+SEED_002_YAML = snippet("onboarding-nested")
+SEED_003_PII = snippet("pii")
+SEED_003_INJECTION = snippet("injection")
+SEED_003_LATENCY = snippet("multimodal")
+SEED_003_CLASSIFY = snippet("classification")
 
 
 async def assign(gw: Gateway, body: dict[str, Any], agent: str = "finance-bot"):  # type: ignore[no-untyped-def]

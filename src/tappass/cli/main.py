@@ -6,8 +6,10 @@ import click
 
 from tappass._version import __version__
 from tappass.cli.agents import agents
+from tappass.cli.gov import gov
 from tappass.cli.logs import logs
 from tappass.cli.status import status
+from tappass.cli.test_cmd import test_command
 from tappass.cli.up import up
 
 
@@ -25,6 +27,8 @@ cli.add_command(up)
 cli.add_command(agents)
 cli.add_command(logs)
 cli.add_command(status)
+cli.add_command(gov)
+cli.add_command(test_command)
 
 
 def main() -> None:
