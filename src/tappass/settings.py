@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(default=120.0, gt=0)
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
-    audit_batch_max: int = Field(default=256, ge=1)
+    audit_batch_max: int = Field(default=256, ge=1, le=1000)
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
