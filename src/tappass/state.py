@@ -40,6 +40,9 @@ def _utc_day() -> int:
     return int(time.time() // 86400)
 
 
+MAX_SESSIONS = 100_000  # spend per session is kept for the most recent sessions only
+
+
 class LocalState:
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, int], TokenBucket] = {}
@@ -71,7 +74,9 @@ class LocalState:
             self._daily[agent] = (_utc_day(), spent + amount)
         if session:
             key = (agent, session)
-            self._sessions[key] = self._sessions.get(key, 0.0) + amount
+            self._sessions[key] = self._sessions.pop(key, 0.0) + amount  # most recent last
+            if len(self._sessions) > MAX_SESSIONS:
+                del self._sessions[next(iter(self._sessions))]
 
     def forget_agent(self, agent: str) -> None:
         self._daily.pop(agent, None)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tappass.pipelines")
 POLL_SECONDS = 0.5
+MAX_COMPILED = 1024  # agent-specific pipelines kept compiled; older ones are rebuilt on use
 VERSION_KEY = "pipelines_version"
 DEFAULT_ALIAS = "default"
 SPEC_KEYS = ("base", "description", "enable", "disable", "overrides")
@@ -119,6 +120,8 @@ class PipelineCatalog:
         key = (agent.preset, agent.updated_at)
         pipeline = self._compiled.get(key)
         if pipeline is None:
+            if len(self._compiled) >= MAX_COMPILED:
+                self._compiled.clear()  # superseded versions pile up as agents change
             definition = self.agent_definition(agent.preset, agent.overrides)
             pipeline = self._compiled[key] = compile_pipeline(definition, self._services)
         return pipeline
