@@ -11,9 +11,18 @@ from tappass.errors import ConfigError
 from tappass.pipeline.catalog import build_custom
 from tappass.pipeline.definition import load_preset
 from tappass.pipeline.step import Verdict
-from tappass.scenarios import (TOOL_SKIP, CallResult, ScenarioError, Target, load_scenario,
-                               load_yaml, message_line, parse_scenario, reason_matches,
-                               run_scenario, tally)
+from tappass.scenarios import (
+    TOOL_SKIP,
+    CallResult,
+    ScenarioError,
+    Target,
+    load_scenario,
+    parse_scenario,
+    reason_matches,
+    run_scenario,
+    tally,
+)
+from tappass.yaml_source import load_yaml, message_line
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 STANDARD = Target(load_preset("standard"), {"mode": "enforce"})

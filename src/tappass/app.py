@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
-from tappass.changes import ChangeSignal
 from tappass.audit.recorder import AuditRecorder
+from tappass.changes import ChangeSignal
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
 from tappass.server import agents, audit, health, openai, openapi, pipelines

@@ -8,8 +8,18 @@ from typing import Any
 import click
 
 from tappass.cli._client import AdminClient, agent_path
-from tappass.cli._output import (add_row, details, fmt_flags, fmt_time, print_json, say, show,
-                                 table, warn, yes_no)
+from tappass.cli._output import (
+    add_row,
+    details,
+    fmt_flags,
+    fmt_time,
+    print_json,
+    say,
+    show,
+    table,
+    warn,
+    yes_no,
+)
 from tappass.policy.flags import FlagError, parse_flags
 
 PRESET_HELP = "Pipeline preset: starter, standard or regulated [default: the gateway's]."

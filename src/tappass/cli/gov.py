@@ -17,7 +17,7 @@ import click
 from tappass.cli._client import AdminClient, ApiError, agent_path
 from tappass.cli._output import add_row, details, print_json, say, show, table, warn
 from tappass.errors import ConfigError
-from tappass.scenarios import load_yaml, message_line, node_line
+from tappass.yaml_source import load_yaml, message_line, node_line
 
 PHASES = ("before", "call", "after")
 FILE_KEYS = ("preset", "overrides", "policy")

@@ -8,8 +8,16 @@ import click
 from rich.table import Table
 
 from tappass.cli._client import AdminClient
-from tappass.cli._output import (add_row, fmt_cost, fmt_ms, fmt_time, print_json_line, say,
-                                 show, table)
+from tappass.cli._output import (
+    add_row,
+    fmt_cost,
+    fmt_ms,
+    fmt_time,
+    print_json_line,
+    say,
+    show,
+    table,
+)
 
 MAX_LIMIT = 1000
 

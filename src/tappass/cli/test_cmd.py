@@ -19,16 +19,36 @@ from urllib.parse import quote
 import click
 
 from tappass.cli._client import AdminClient
-from tappass.cli._output import (MARKS, add_row, check_line, fmt_flags, fmt_ms, print_json,
-                                 print_json_line, say, show, table, warn)
+from tappass.cli._output import (
+    MARKS,
+    add_row,
+    check_line,
+    fmt_flags,
+    fmt_ms,
+    print_json,
+    print_json_line,
+    say,
+    show,
+    table,
+    warn,
+)
 from tappass.errors import ConfigError
 from tappass.pipeline.catalog import DEFAULT_ALIAS, build_custom
 from tappass.pipeline.definition import PRESET_NAMES, PipelineDefinition, load_preset
 from tappass.pipeline.overrides import apply, normalize
 from tappass.pipeline.views import counts
 from tappass.policy.flags import FlagError, parse_flags
-from tappass.scenarios import (Call, CallResult, DryRun, Execution, Scenario, Target,
-                               load_scenario, run_scenario, tally)
+from tappass.scenarios import (
+    Call,
+    CallResult,
+    DryRun,
+    Execution,
+    Scenario,
+    Target,
+    load_scenario,
+    run_scenario,
+    tally,
+)
 from tappass.settings import load_settings
 
 ECHO_NOTE = "nothing leaves this machine: every model is answered by the demo echo model"

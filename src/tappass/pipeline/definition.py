@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
 from tappass.errors import ConfigError
 from tappass.pipeline.options import validate_options
 from tappass.pipeline.registry import StepSpec, get_spec, load_class
