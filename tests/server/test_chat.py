@@ -57,6 +57,13 @@ async def test_bad_credentials_get_401(gateway: Gateway, headers: dict, status: 
     response = await gateway.client.post("/v1/chat/completions", headers=headers, json={})
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
+    events = (await gateway.client.get("/v1/audit?blocked=true", headers=ADMIN_HEADERS)).json()
+    event = events["data"][0]
+    assert event["id"] == response.headers["x-tappass-audit-id"]
+    assert (event["agent"], event["http_status"], event["blocked_by"]) == (
+        None, 401, "authentication")
+    secret_part = headers.get("Authorization", "").partition(" ")[2][3:]
+    assert len(secret_part) < 8 or secret_part not in orjson.dumps(event).decode()
 
 
 async def test_disabled_agent_gets_the_seeds_403_and_is_audited(gateway: Gateway) -> None:

@@ -81,7 +81,13 @@ async def chat_completions(request: Request) -> Response:
     try:
         agent = await _authenticate(request, services)
     except RequestError as exc:
-        return error(exc.status, str(exc), type="authentication_error", code=exc.code)
+        # failed authentication is audited too (never any part of the presented key)
+        audit_id = keys.new_id("ae")
+        await _audit_quietly(services, bare_event(
+            audit_id, agent=None, agent_id=None, status="blocked", http_status=exc.status,
+            reason=str(exc), blocked_by="authentication"))
+        return error(exc.status, str(exc), type="authentication_error", code=exc.code,
+                     headers={"X-TapPass-Audit-Id": audit_id})
     audit_id = keys.new_id("ae")
     if not agent.enabled:
         return await _refuse(services, agent, audit_id, "authentication",
