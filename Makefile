@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test bench clean
+.PHONY: up test bench check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ up: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(ARGS)
+
+check: $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/ruff check src/tappass
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	@$(BIN)/python bench/run.py $(ARGS)

@@ -20,9 +20,9 @@ async def ensure_admin_key(store: Store, settings: Settings) -> tuple[str, str |
         if await store.get_meta(META_KEY) != digest:
             await store.set_meta(META_KEY, digest)
         return digest, None
-    digest = await store.get_meta(META_KEY)
-    if digest:
-        return digest, None
+    stored = await store.get_meta(META_KEY)
+    if stored:
+        return stored, None
     key = keys.generate_admin_key()
     digest = keys.hash_key(key)
     await store.set_meta(META_KEY, digest)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tappass.errors import ConfigError
@@ -101,7 +102,7 @@ def _env_name(loc: tuple[object, ...]) -> str:
     return f"TAPPASS_{field.upper()}"
 
 
-def _describe(err: dict) -> str:
+def _describe(err: ErrorDetails) -> str:
     name = _env_name(err["loc"])
     shown = "" if "KEY" in name else f" (got {err.get('input')!r})"  # never echo a secret
     return f"{name}: {err['msg']}{shown}"

@@ -6,11 +6,15 @@ import asyncio
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from tappass.cli import config as cli_config
 from tappass.errors import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from tappass.settings import Settings
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -23,24 +27,24 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-async def _bootstrap(settings: object) -> str | None:
+async def _bootstrap(settings: Settings) -> str | None:
     """Apply migrations and settle the admin key before any worker starts."""
     from tappass.admin_key import ensure_admin_key
     from tappass.keys import generate_admin_key
 
-    if settings.storage_kind == "memory":  # type: ignore[attr-defined]
+    if settings.storage_kind == "memory":
         # nothing outlives the server process: hand it the key through its environment
-        if settings.admin_api_key is not None:  # type: ignore[attr-defined]
+        if settings.admin_api_key is not None:
             return None
         key = generate_admin_key()
         os.environ["TAPPASS_ADMIN_API_KEY"] = key
         return key
     from tappass.storage import create_store
 
-    store = create_store(settings)  # type: ignore[arg-type]
+    store = create_store(settings)
     await store.open()
     try:
-        _, generated = await ensure_admin_key(store, settings)  # type: ignore[arg-type]
+        _, generated = await ensure_admin_key(store, settings)
     finally:
         await store.close()
     return generated
@@ -99,24 +103,21 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
     _serve(settings)
 
 
-def _announce(settings: object, license_key: str | None) -> None:
-    s = settings  # type: ignore[assignment]
+def _announce(s: Settings, license_key: str | None) -> None:
     where = {"memory": "in memory (data is lost on exit)",
-             "local": f"SQLite at {s.sqlite_path}",  # type: ignore[attr-defined]
-             "postgres": "PostgreSQL"}[s.storage_kind]  # type: ignore[attr-defined]
-    click.echo(f"TapPass gateway on http://{s.host}:{s.port}  storage: "  # type: ignore[attr-defined]
-               f"{where}  workers: {s.workers}", err=True)  # type: ignore[attr-defined]
+             "local": f"SQLite at {s.sqlite_path}",
+             "postgres": "PostgreSQL"}[s.storage_kind]
+    click.echo(f"TapPass gateway on http://{s.host}:{s.port}  storage: {where}  "
+               f"workers: {s.workers}", err=True)
     if license_key:
         click.echo("note: --license is not needed by the open-source gateway; ignored.",
                    err=True)
 
 
-def _serve(settings: object) -> None:
+def _serve(s: Settings) -> None:
     import uvicorn
 
-    s = settings  # type: ignore[assignment]
-    uvicorn.run("tappass.app:create_app", factory=True, host=s.host,  # type: ignore[attr-defined]
-                port=s.port, workers=s.workers,  # type: ignore[attr-defined]
-                loop="uvloop" if sys.platform != "win32" else "asyncio", http="httptools",
-                log_level=s.log_level, access_log=False,  # type: ignore[attr-defined]
+    uvicorn.run("tappass.app:create_app", factory=True, host=s.host, port=s.port,
+                workers=s.workers, loop="uvloop" if sys.platform != "win32" else "asyncio",
+                http="httptools", log_level=s.log_level, access_log=False,
                 timeout_graceful_shutdown=10)

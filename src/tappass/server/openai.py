@@ -224,11 +224,12 @@ async def _stream(ctx: Context) -> AsyncIterator[bytes]:
             return
         yield b"data: [DONE]\n\n"
     except (ProviderError, StepError, StorageError) as exc:
-        status, kind, code = _failure_status(exc)
+        http_status, kind, code = _failure_status(exc)
         if not audited:
             audited = True
             await _audit_quietly(ctx.services, event_from_context(
-                ctx, status="failed", http_status=status, error=str(exc), reason=str(exc)))
+                ctx, status="failed", http_status=http_status, error=str(exc),
+                reason=str(exc)))
         yield _sse_error(error_body(str(exc), type=kind, code=code, audit_id=ctx.audit_id))
     finally:
         if not audited:  # the agent went away mid-stream: still leave a trace

@@ -7,7 +7,7 @@ imports asyncpg.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from tappass.settings import Settings
@@ -23,9 +23,11 @@ BACKENDS = {
 def create_store(settings: Settings) -> Store:
     """Build (but do not open) the store the settings select."""
     module_name, _, cls_name = BACKENDS[settings.storage_kind].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    cls: Any = getattr(importlib.import_module(module_name), cls_name)
     if settings.storage_kind == "local":
-        return cls(settings.sqlite_path)
-    if settings.storage_kind == "postgres":
-        return cls(settings.database_url)
-    return cls()
+        store = cls(settings.sqlite_path)
+    elif settings.storage_kind == "postgres":
+        store = cls(settings.database_url)
+    else:
+        store = cls()
+    return cast("Store", store)

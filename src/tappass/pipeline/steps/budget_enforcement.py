@@ -59,9 +59,9 @@ class BudgetEnforcement:
     async def _spent(self, ctx: Context) -> float:
         state = self._services.state
         if ctx.session_id:
-            return state.session_spend(ctx.agent.name, ctx.session_id)
+            return float(state.session_spend(ctx.agent.name, ctx.session_id))
         spent = state.daily_spend(ctx.agent.name)
         if spent is None:
             spent = await self._services.store.sum_cost(ctx.agent.name, utc_day_start())
             state.load_daily_spend(ctx.agent.name, spent)
-        return spent
+        return float(spent)
