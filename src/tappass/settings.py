@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
     audit_batch_max: int = Field(default=256, ge=1, le=1000)
+    # upstream streams: time to the first chunk, and the longest silence between two chunks
+    upstream_first_byte_timeout: float = Field(default=60.0, gt=0)
+    upstream_idle_timeout: float = Field(default=60.0, gt=0)
+    # SIGTERM: in-flight requests and streams get this long to finish, then are cut
+    shutdown_grace: float = Field(default=30.0, ge=0)
+    # bounds on one client request, enforced before the work is done
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=60.0, gt=0)
+    keepalive_timeout: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+    auth_failure_limit: int = Field(default=30, ge=1)     # per client address per window
+    auth_failure_window: float = Field(default=60.0, gt=0)
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
