@@ -55,6 +55,14 @@ class Gateway:
         assert response.status_code == 201, response.text
         return str(response.json()["api_key"])
 
+    async def event(self, audit_id: str) -> dict[str, Any]:
+        """The stored audit event with this id (fails the test when there is none)."""
+        from tappass.storage.base import AuditQuery
+        events = await self.services.store.query_audit(AuditQuery(limit=1000))
+        matching = [event for event in events if event["id"] == audit_id]
+        assert matching, f"no audit event {audit_id}"
+        return matching[0]
+
     async def chat(self, key: str, content: str = "hello", model: str = "tappass/echo",
                    headers: dict[str, str] | None = None, **extra: Any) -> httpx.Response:
         return await self.client.post(

@@ -7,10 +7,13 @@ preset pipelines and starts the audit writer; shutdown flushes the audit queue f
 from __future__ import annotations
 
 import logging
+import signal
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -91,6 +94,10 @@ async def start_services(settings: Settings) -> Services:
     await services.catalog.load()
     for name in services.catalog.names():  # compile every known pipeline once, up front
         services.catalog.pipeline(name)
+    interrupted = await store.interrupt_open_audit()
+    if interrupted:
+        log.warning("%d streamed request(s) were cut by an earlier stop; their audit events "
+                    "are marked 'interrupted'", interrupted)
     recorder.start()
     services.catalog.start()
     return services
@@ -104,10 +111,37 @@ def _signal_path(settings: Settings) -> Path | None:
 
 
 async def stop_services(services: Services) -> None:
+    await services.streams.close()  # streams cut by the shutdown, recorded before the last write
     await services.catalog.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()
+
+
+def _watch_shutdown(services: Services) -> Callable[[], None]:
+    """Note SIGTERM/SIGINT before the server's own handler drains connections, so streams
+    cut after the grace period are recorded as `shutdown`, not as a client going away.
+    Returns the function that puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        services.streams.shutting_down = True
+        chained = previous[signal.Signals(signum)]
+        if callable(chained):
+            chained(signum, frame)
+        elif chained == signal.SIG_DFL:  # nobody else handles it: die as the signal says
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    return restore
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -115,11 +149,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.services = await start_services(settings)
+        app.state.services = services = await start_services(settings)
+        restore = _watch_shutdown(services)
         try:
             yield
         finally:
-            await stop_services(app.state.services)
+            restore()
+            await stop_services(services)
 
     return Starlette(routes=routes(), lifespan=lifespan,
                      exception_handlers={HTTPException: _http_error, 500: _server_error})

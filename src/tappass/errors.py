@@ -32,21 +32,36 @@ class StepError(TappassError):
 
 
 class ProviderError(TappassError):
-    """The upstream provider could not be reached or answered with an error."""
+    """The upstream provider could not be reached or answered with an error.
+
+    The message is what the agent may read: no internal host, URL or exception text.
+    `detail` is for the gateway log and the audit event only. `retryable` says whether the
+    same request may succeed when sent again; `usage` keeps what could be read of a bad
+    answer's token counts.
+    """
 
     def __init__(self, message: str, *, status: int = 502, upstream_status: int | None = None,
-                 code: str = "upstream_error") -> None:
+                 code: str = "upstream_error", provider: str | None = None,
+                 detail: str | None = None, retryable: bool = False,
+                 retry_after: float | None = None,
+                 usage: dict[str, int] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.upstream_status = upstream_status
         self.code = code
+        self.provider = provider
+        self.detail = detail
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.usage = usage
 
 
 class ProviderTimeout(ProviderError):
     """The upstream provider did not answer in time."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=504, code="upstream_timeout")
+    def __init__(self, message: str, *, provider: str | None = None) -> None:
+        super().__init__(message, status=504, code="upstream_timeout", provider=provider,
+                         retryable=True)
 
 
 class StorageError(TappassError):

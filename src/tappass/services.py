@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tappass.changes import ChangeSignal
+from tappass.server.streaming import OpenStreams
 
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
@@ -31,6 +32,7 @@ class Services:
     catalog: PipelineCatalog = field(init=False)
     agents: AgentDirectory = field(init=False)
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
+    streams: OpenStreams = field(default_factory=OpenStreams)
 
     async def sync(self) -> None:
         """Pick up configuration another worker changed (cheap when nothing did)."""

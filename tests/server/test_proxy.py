@@ -85,7 +85,7 @@ async def test_stream_with_include_usage_keeps_the_usage_chunk(proxied: Gateway)
 @pytest.mark.parametrize("model, status, code", [
     ("fail-500", 502, "upstream_error"),
     ("bad-key", 502, "upstream_auth_failed"),
-    ("rate-limited", 429, "upstream_rejected"),
+    ("rate-limited", 429, "upstream_rate_limited"),
 ])
 async def test_upstream_failures_become_clear_errors_and_are_audited(
         proxied: Gateway, model: str, status: int, code: str) -> None:
@@ -111,7 +111,12 @@ async def test_unreachable_upstream_is_502(gateway: Gateway) -> None:
     response = await gateway.chat(key, model="ollama/llama3.1")
     # nothing listens on Ollama's port on this machine
     assert response.status_code == 502
-    assert "could not reach provider 'ollama'" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert error["message"] == "provider 'ollama' could not be reached"
+    assert error["retryable"] is True and error["audit_id"].startswith("ae_")
+    assert "11434" not in response.text and "127.0.0.1" not in response.text
+    event = await gateway.event(error["audit_id"])
+    assert "127.0.0.1:11434" in event["error"]  # the admin sees where the gateway connected
 
 
 async def test_unconfigured_provider_is_503_naming_the_setting(gateway: Gateway) -> None:

@@ -319,6 +319,37 @@ async def test_sum_cost_of_only_none_costs_is_zero(store: Store) -> None:
     assert await store.sum_cost("alpha", at(0)) == 0.0
 
 
+# -- streams: open events completed or interrupted -------------------------------------
+
+async def test_update_replaces_an_open_event_in_place(store: Store) -> None:
+    await store.append_audit([event(1, status="open", cost=None), event(2)])
+    done = {**event(1, cost=0.75), "status": "blocked", "blocked": True, "extra": [1, 2]}
+    await store.update_audit([done])
+    events = await store.query_audit(AuditQuery())
+    assert ids(events) == [2, 1] and events[1] == done  # same place, whole body replaced
+    assert await store.sum_cost("alpha", at(0)) == pytest.approx(0.76)
+    assert ids(await store.query_audit(AuditQuery(blocked=True))) == [1]
+
+
+async def test_update_of_an_unknown_event_writes_nothing(store: Store) -> None:
+    await store.append_audit([event(1, status="open")])
+    with pytest.raises(StorageError, match="ae_0009"):
+        await store.update_audit([event(1), event(9)])
+    assert (await store.query_audit(AuditQuery()))[0]["status"] == "open"
+
+
+async def test_open_events_are_marked_interrupted(store: Store) -> None:
+    await store.append_audit([event(1, status="open", http_status=200, error=None),
+                              event(2), event(3, status="open", http_status=200, error=None)])
+    assert await store.interrupt_open_audit() == 2
+    assert await store.interrupt_open_audit() == 0
+    events = {e["id"]: e for e in await store.query_audit(AuditQuery())}
+    assert [events[f"ae_000{n}"]["status"] for n in (1, 2, 3)] == [
+        "interrupted", "allowed", "interrupted"]
+    assert events["ae_0001"]["error"] == "the gateway stopped while the stream was open"
+    assert events["ae_0001"]["agent"] == "alpha"  # the rest of the body is kept
+
+
 # -- backend specifics -----------------------------------------------------------------
 
 async def test_sqlite_creates_parent_and_uses_wal(tmp_path: Path) -> None:

@@ -1,8 +1,12 @@
 """A local OpenAI-compatible upstream for tests: speaks OpenAI's wire format, records calls.
 
 The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
-(429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call);
-anything else answers "upstream says: <last user text>" with fixed usage.
+(429), `rate-limited-retry` (429 with `Retry-After: 7`), `slow` (sleeps past any sane
+timeout), `tool-caller` (answers with a tool call), `drip` (a whole answer one byte every
+0.1 s), `stall-stream` (one chunk, then silence), `broken-chunk` (a stream chunk that is not
+JSON), `slow-stream` (a chunk every 0.2 s for about 3 s), `shape-list` / `shape-string` /
+`shape-usage` (answers of the wrong shape); anything else answers "upstream says: <last user
+text>" with fixed usage.
 """
 
 from __future__ import annotations
@@ -69,6 +73,15 @@ def chunks(body: dict[str, Any]) -> Iterator[bytes]:
         yield orjson.dumps({**base, "choices": [], "usage": USAGE})
 
 
+_WRONG_SHAPES: dict[str, Any] = {
+    "shape-list": [{"choices": []}],
+    "shape-string": "all good",
+    "shape-usage": {"id": "chatcmpl-fake", "object": "chat.completion", "choices": [],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": "five",
+                              "total_tokens": None}},
+}
+
+
 @dataclass
 class FakeUpstream:
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -102,8 +115,14 @@ class FakeUpstream:
             return await self._error(send, 401, "Incorrect API key provided")
         if model == "rate-limited":
             return await self._error(send, 429, "Rate limit reached for requests")
+        if model == "rate-limited-retry":
+            return await self._error(send, 429, "Rate limit reached", [(b"retry-after", b"7")])
         if model == "slow":
             await asyncio.sleep(5)
+        if model in _WRONG_SHAPES:
+            return await self._json(send, 200, _WRONG_SHAPES[model])
+        if model == "drip":
+            return await self._drip(send, orjson.dumps(completion(data)))
         if data.get("stream"):
             return await self._stream(send, data)
         await self._json(send, 200, completion(data))
@@ -111,18 +130,39 @@ class FakeUpstream:
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
-        for payload in chunks(data):
+        model = data.get("model")
+        events = list(chunks(data))
+        if model == "broken-chunk":
+            events.insert(2, b'{"id": "chatcmpl-fake", "choices": [{"delta": ')
+        if model == "slow-stream":
+            events[1:1] = [events[1]] * 14
+        for i, payload in enumerate(events):
             await send({"type": "http.response.body", "body": b"data: " + payload + b"\n\n",
                         "more_body": True})
+            if model == "stall-stream" and i == 0:
+                await asyncio.sleep(5)
+            if model == "slow-stream":
+                await asyncio.sleep(0.2)
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
-    async def _error(self, send: Any, status: int, message: str) -> None:
-        await self._json(send, status, {"error": {"message": message, "type": "invalid_request_error",
-                                                  "param": None, "code": None}})
-
-    async def _json(self, send: Any, status: int, payload: Any) -> None:
-        await send({"type": "http.response.start", "status": status,
+    async def _drip(self, send: Any, body: bytes) -> None:
+        """The whole answer, one byte every 0.1 s: every read is quick, the answer is not."""
+        await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
+        for i in range(len(body)):
+            await send({"type": "http.response.body", "body": body[i:i + 1], "more_body": True})
+            await asyncio.sleep(0.1)
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _error(self, send: Any, status: int, message: str,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        await self._json(send, status, {"error": {"message": message, "type": "invalid_request_error",
+                                                  "param": None, "code": None}}, headers)
+
+    async def _json(self, send: Any, status: int, payload: Any,
+                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), *(headers or [])]})
         await send({"type": "http.response.body", "body": orjson.dumps(payload)})
 
 

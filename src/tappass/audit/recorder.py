@@ -5,12 +5,18 @@ has committed. One writer task drains everything that queued up while the previo
 ran and writes it in a single transaction, so concurrent requests share one commit. A
 failed write fails every request in the batch (the caller answers 503): an event is never
 dropped silently.
+
+A stream's event is written twice: `record()` before its first byte (status `open`), then
+`complete()` replaces it with the outcome when the stream ends. Both go through the same
+group commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tappass.errors import StorageError
@@ -20,12 +26,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tappass.audit")
 
+_Write = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: dict[str, Any]
+    future: asyncio.Future[None]
+    update: bool  # complete() of an event already written
+
 
 class AuditRecorder:
     def __init__(self, store: Store, *, batch_max: int = 256) -> None:
         self._store = store
         self._batch_max = batch_max
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -38,10 +53,17 @@ class AuditRecorder:
 
     async def record(self, event: dict[str, Any]) -> None:
         """Return once the event is committed; raise StorageError if it could not be."""
+        await self._submit(event, update=False)
+
+    async def complete(self, event: dict[str, Any]) -> None:
+        """Replace an event written earlier by `record()` (same id); durable on return."""
+        await self._submit(event, update=True)
+
+    async def _submit(self, event: dict[str, Any], *, update: bool) -> None:
         if self._closing or self._task is None:
             raise StorageError("audit writer is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((event, future))
+        self._pending.append(_Pending(event, future, update))
         self._wake.set()
         await future
 
@@ -53,24 +75,27 @@ class AuditRecorder:
                 continue
             batch = self._pending[: self._batch_max]
             del self._pending[: len(batch)]
-            await self._write(batch)
+            await self._write([p for p in batch if not p.update], self._store.append_audit)
+            await self._write([p for p in batch if p.update], self._store.update_audit)
 
-    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: list[_Pending], write: _Write) -> None:
+        if not batch:
+            return
         try:
-            await self._store.append_audit([event for event, _ in batch])
+            await write([p.event for p in batch])
         except Exception as exc:
             self.failed += len(batch)
             log.error("audit write of %d events failed: %s", len(batch), exc)
             error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(error)
             return
         self.written += len(batch)
         self.batches += 1
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
+        for p in batch:
+            if not p.future.done():
+                p.future.set_result(None)
 
     @property
     def running(self) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -120,4 +120,5 @@ def _serve(s: Settings) -> None:
     uvicorn.run("tappass.app:create_app", factory=True, host=s.host, port=s.port,
                 workers=s.workers, loop="uvloop" if sys.platform != "win32" else "asyncio",
                 http="httptools", log_level=s.log_level, access_log=False,
-                timeout_graceful_shutdown=10)
+                # uvicorn hands this to asyncio.wait_for, which takes fractions of a second too
+                timeout_graceful_shutdown=cast(int, s.shutdown_grace))

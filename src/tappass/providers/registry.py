@@ -23,8 +23,8 @@ _PREFIXED = ("openai", "ollama", "vllm", "lmstudio")
 
 
 class ProviderNotConfigured(ProviderError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=503, code="provider_not_configured")
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message, status=503, code="provider_not_configured", provider=name)
 
 
 class Providers:
@@ -52,12 +52,13 @@ class Providers:
             hint = {"openai": "set OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)",
                     "vllm": "set VLLM_BASE_URL"}.get(name, f"configure provider {name}")
             raise ProviderNotConfigured(f"provider {name!r} is not configured: {hint}, or use "
-                                        f"the demo model {ECHO_MODEL!r}")
+                                        f"the demo model {ECHO_MODEL!r}", name)
         key = {"openai": s.openai_api_key, "vllm": s.vllm_api_key}.get(name)
         return OpenAICompatibleProvider(
             name, urls[name], key.get_secret_value() if key else None,
             timeout=s.upstream_timeout, connect_timeout=s.upstream_connect_timeout,
-            max_connections=s.upstream_max_connections)
+            first_byte_timeout=s.upstream_first_byte_timeout,
+            idle_timeout=s.upstream_idle_timeout, max_connections=s.upstream_max_connections)
 
     def get(self, name: str) -> Provider:
         if name == "tappass":

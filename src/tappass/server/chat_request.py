@@ -27,8 +27,19 @@ def _check_message(i: int, message: Any) -> None:
         raise _fail(f"{where}.content", "a string or a list of content parts")
     if isinstance(content, list):
         for j, part in enumerate(content):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise _fail(f"{where}.content[{j}]", "an object with a 'type'")
+            _check_part(f"{where}.content[{j}]", part)
+
+
+def _check_part(where: str, part: Any) -> None:
+    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+        raise _fail(where, "an object with a 'type'")
+    kind = part["type"]
+    if kind == "text" and not isinstance(part.get("text"), str):
+        raise _fail(f"{where}.text", "a string")
+    if kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            raise _fail(f"{where}.image_url.url", "a string (an https or data: URL)")
 
 
 def parse_chat_request(raw: bytes) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 One request: authenticate the `tp_` key, parse the body once, resolve pipeline and flags,
 run before -> call -> after, write the audit event (durable before the answer completes),
-answer. Streaming answers are forwarded event by event; the after phase and the audit run
-before the final `[DONE]`.
+answer. Streams are audited before their first byte and completed when they end (see
+`tappass.server.streaming`). Failures are answered with a code, a plain message, the audit
+id and `retryable` (see `tappass.server.failures`), never with internals.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -26,7 +25,9 @@ from tappass.pipeline.step import Phase
 from tappass.policy.flags import FlagLocked, format_flags, merge_flags, parse_flags
 from tappass.server.auth import bearer, is_admin
 from tappass.server.chat_request import parse_chat_request
-from tappass.server.responses import JSON, blocked_body, error, error_body
+from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
+from tappass.server.responses import JSON, blocked_body, error
+from tappass.server.streaming import open_stream, stream_body
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -109,7 +110,8 @@ async def chat_completions(request: Request) -> Response:
             audit_id, agent=agent.name, agent_id=agent.id, status="failed",
             http_status=503, reason=str(exc)))
         return error(503, f"the agent's pipeline cannot be loaded: {exc}",
-                     type="governance_error", code="pipeline_invalid")
+                     type="governance_error", code="pipeline_invalid", retryable=False,
+                     audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
                   flags=flags, session_id=request.headers.get("x-session-id"), body=body)
     return await _govern(ctx)
@@ -121,7 +123,8 @@ async def _govern(ctx: Context) -> Response:
         if block is not None:
             return await _blocked(ctx, block)
         if ctx.stream:
-            return StreamingResponse(_stream(ctx), media_type="text/event-stream",
+            stream = await open_stream(ctx)
+            return StreamingResponse(stream_body(stream), media_type="text/event-stream",
                                      headers={**SSE_HEADERS, **_headers(ctx)})
         block = await run_phase(ctx, Phase.AFTER)
         if block is not None:
@@ -134,24 +137,18 @@ async def _govern(ctx: Context) -> Response:
         return await _failed(ctx, exc)
 
 
-def _failure_status(exc: Exception) -> tuple[int, str, str]:
-    if isinstance(exc, ProviderError):
-        return exc.status, "upstream_error", exc.code
-    if isinstance(exc, StepError):
-        return 503, "governance_error", "step_failed"
-    return 503, "storage_error", "audit_unavailable"
-
-
-async def _failed(ctx: Context, exc: Exception) -> Response:
-    status, kind, code = _failure_status(exc)
-    message = str(exc) if not isinstance(exc, StorageError) else (
-        "the audit trail could not be written; request denied")
-    extra = {"step": exc.step_id} if isinstance(exc, StepError) else {}
+async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError) -> Response:
+    failure = failure_of(exc, ctx.audit_id)
+    log_failure(ctx.audit_id, failure)
+    if isinstance(exc, ProviderError) and exc.usage and ctx.usage is None:
+        ctx.usage = dict(exc.usage)  # what could be read of a malformed answer
     if not isinstance(exc, StorageError):
         await _audit_quietly(ctx.services, event_from_context(
-            ctx, status="failed", http_status=status, error=message, reason=message))
-    return error(status, message, type=kind, code=code, headers=_headers(ctx),
-                 audit_id=ctx.audit_id, **extra)
+            ctx, status="failed", http_status=failure.status, error=failure.detail,
+            reason=failure.message))
+    return error(failure.status, failure.message, type=failure.type, code=failure.code,
+                 headers={**_headers(ctx), **failure.headers}, audit_id=ctx.audit_id,
+                 **failure.body_fields())
 
 
 async def _blocked(ctx: Context, block: Block) -> Response:
@@ -173,10 +170,14 @@ async def _refuse(services: Services, agent: AgentRecord, audit_id: str, step: s
             audit_id, agent=agent.name, agent_id=agent.id, status="blocked", http_status=403,
             reason=reason, blocked_by=step))
     except StorageError:
-        return error(503, "the audit trail could not be written; request denied",
-                     type="storage_error", code="audit_unavailable")
+        return _audit_unavailable(audit_id)
     return JSON(blocked_body(step, reason, audit_id, code=code),
                 status_code=403, headers={"X-TapPass-Audit-Id": audit_id})
+
+
+def _audit_unavailable(audit_id: str) -> Response:
+    return error(503, AUDIT_UNAVAILABLE, type="storage_error", code="audit_unavailable",
+                 retryable=True, headers={"X-TapPass-Audit-Id": audit_id})
 
 
 async def _audit_quietly(services: Services, event: dict[str, Any]) -> None:
@@ -185,61 +186,6 @@ async def _audit_quietly(services: Services, event: dict[str, Any]) -> None:
         await services.audit.record(event)
     except StorageError:
         pass
-
-
-def _usage_of(payload: bytes) -> dict[str, Any] | None:
-    if b'"usage"' not in payload:
-        return None
-    data = orjson.loads(payload)
-    usage = data.get("usage") if isinstance(data, dict) else None
-    return usage if isinstance(usage, dict) else None
-
-
-def _strip_null_usage(payload: bytes) -> bytes:
-    return payload.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
-
-
-async def _stream(ctx: Context) -> AsyncIterator[bytes]:
-    assert ctx.chunks is not None
-    audited = False
-    try:
-        async for payload in ctx.chunks:
-            usage = _usage_of(payload)
-            if usage is not None:
-                ctx.usage = usage
-                if not ctx.client_wants_usage and b'"choices":[]' in payload.replace(b" ", b""):
-                    continue  # the usage chunk the gateway asked for on its own account
-            if not ctx.client_wants_usage:
-                payload = _strip_null_usage(payload)
-            yield b"data: " + payload + b"\n\n"
-        block = await run_phase(ctx, Phase.AFTER)
-        status, reason = ("blocked", block.decision.reason) if block else ("allowed", None)
-        audited = True
-        await ctx.services.audit.record(event_from_context(
-            ctx, status=status, http_status=200, reason=reason,
-            blocked_by=block.step if block else None))
-        if block is not None:
-            yield _sse_error(blocked_body(block.step, block.decision.reason, ctx.audit_id,
-                                          classification=ctx.classification))
-            return
-        yield b"data: [DONE]\n\n"
-    except (ProviderError, StepError, StorageError) as exc:
-        http_status, kind, code = _failure_status(exc)
-        if not audited:
-            audited = True
-            await _audit_quietly(ctx.services, event_from_context(
-                ctx, status="failed", http_status=http_status, error=str(exc),
-                reason=str(exc)))
-        yield _sse_error(error_body(str(exc), type=kind, code=code, audit_id=ctx.audit_id))
-    finally:
-        if not audited:  # the agent went away mid-stream: still leave a trace
-            event = event_from_context(ctx, status="failed", http_status=499,
-                                       error="client disconnected during the stream")
-            asyncio.get_running_loop().create_task(_audit_quietly(ctx.services, event))
-
-
-def _sse_error(body: dict[str, Any]) -> bytes:
-    return b"data: " + orjson.dumps(body) + b"\n\n"
 
 
 async def list_models(request: Request) -> Response:

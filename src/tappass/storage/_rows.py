@@ -98,6 +98,14 @@ def event_rows(events: Iterable[Mapping[str, Any]]) -> list[EventRow]:
     return rows
 
 
+def missing_event_error(ids: Iterable[str]) -> StorageError:
+    return StorageError(f"audit event(s) not stored, update not written: {', '.join(ids)}")
+
+
+OPEN_STATUS = "open"
+INTERRUPTED = {"status": "interrupted", "error": "the gateway stopped while the stream was open"}
+
+
 def duplicate_event_error(detail: str) -> StorageError:
     return StorageError(f"audit event id already stored, batch not written: {detail}")
 

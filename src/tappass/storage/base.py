@@ -91,6 +91,15 @@ class Store(Protocol):
     async def append_audit(self, events: list[dict[str, Any]]) -> None:
         """Write all events in one transaction (group commit); all or none."""
 
+    async def update_audit(self, events: list[dict[str, Any]]) -> None:
+        """Replace stored events by id (a stream's event completed); all or none.
+
+        The caller keeps each event's `timestamp` as first written (the `ts` column is not
+        changed). StorageError when an id is not stored."""
+
+    async def interrupt_open_audit(self) -> int:
+        """Mark events still `open` (a stream cut by a crash) as `interrupted`; the count."""
+
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         """Events matching the query, newest first."""
 

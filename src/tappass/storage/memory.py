@@ -9,12 +9,14 @@ reject fails here too.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from tappass.errors import StorageError
 from tappass.storage._rows import (
+    INTERRUPTED,
+    OPEN_STATUS,
     PIPELINE_COLUMNS,
     EventRow,
     dumps,
@@ -23,6 +25,7 @@ from tappass.storage._rows import (
     event_rows,
     loads,
     missing_agent_error,
+    missing_event_error,
     pipeline_from_row,
     pipeline_params,
     query_limit,
@@ -146,6 +149,28 @@ class MemoryStore:
         start = len(self._events)
         self._events.extend(_StoredEvent(start + i + 1, row) for i, row in enumerate(rows))
         self._event_ids.update(row.id for row in rows)
+
+    async def update_audit(self, events: list[dict[str, Any]]) -> None:
+        self._check_open()
+        rows = event_rows(events)
+        index = {event.row.id: i for i, event in enumerate(self._events)}
+        missing = [row.id for row in rows if row.id not in index]
+        if missing:
+            raise missing_event_error(missing)
+        for row in rows:
+            stored = self._events[index[row.id]]
+            self._events[index[row.id]] = _StoredEvent(stored.seq, replace(row, ts=stored.row.ts))
+
+    async def interrupt_open_audit(self) -> int:
+        self._check_open()
+        count = 0
+        for i, event in enumerate(self._events):
+            if event.row.status == OPEN_STATUS:
+                body = {**loads(event.row.body), **INTERRUPTED}
+                self._events[i] = _StoredEvent(event.seq, replace(
+                    event.row, status=INTERRUPTED["status"], body=dumps(body)))
+                count += 1
+        return count
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         self._check_open()

@@ -18,15 +18,19 @@ import asyncpg
 from tappass.errors import ConfigError, StorageError
 from tappass.storage._migrations import Migration, load_migrations
 from tappass.storage._rows import (
+    INTERRUPTED,
+    OPEN_STATUS,
     agent_from_row,
     agent_params,
     agent_update_params,
     audit_conditions,
+    dumps,
     duplicate_agent_error,
     duplicate_event_error,
     event_rows,
     loads,
     missing_agent_error,
+    missing_event_error,
     pipeline_from_row,
     pipeline_params,
     query_limit,
@@ -56,6 +60,10 @@ _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)
 _LIST_PIPELINES = 'SELECT * FROM pipelines ORDER BY name COLLATE "C"'
 _INSERT_EVENT = """INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body)
     VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+_UPDATE_EVENT = """UPDATE audit_events SET status = $1, blocked = $2, cost_usd = $3, body = $4
+    WHERE id = $5"""
+_INTERRUPT_EVENTS = """UPDATE audit_events SET status = $1, body = (body::jsonb || $2::jsonb)::json
+    WHERE status = $3"""
 
 
 def mask_url(url: str) -> str:
@@ -205,6 +213,25 @@ class PostgresStore:
                 await conn.executemany(_INSERT_EVENT, params)
             except asyncpg.UniqueViolationError as exc:
                 raise duplicate_event_error(exc.detail or str(exc)) from exc
+
+    async def update_audit(self, events: list[dict[str, Any]]) -> None:
+        rows = event_rows(events)
+        if not rows:
+            return
+        async with self._connection("update audit events", transaction=True) as conn:
+            missing = [row.id for row in rows if await conn.execute(
+                _UPDATE_EVENT, row.status, row.blocked, row.cost_usd, row.body,
+                row.id) == "UPDATE 0"]
+            if missing:
+                raise missing_event_error(missing)
+
+    async def interrupt_open_audit(self) -> int:
+        patch = dumps(INTERRUPTED)
+        async with self._connection("mark interrupted audit events",
+                                    transaction=True) as conn:
+            result = await conn.execute(_INTERRUPT_EVENTS, INTERRUPTED["status"], patch,
+                                        OPEN_STATUS)
+        return int(result.rpartition(" ")[2])
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         conditions = audit_conditions(query)

@@ -21,6 +21,8 @@ import aiosqlite
 from tappass.errors import StorageError
 from tappass.storage._migrations import Migration, load_migrations
 from tappass.storage._rows import (
+    INTERRUPTED,
+    OPEN_STATUS,
     agent_from_row,
     agent_params,
     agent_update_params,
@@ -31,6 +33,7 @@ from tappass.storage._rows import (
     format_ts,
     loads,
     missing_agent_error,
+    missing_event_error,
     pipeline_from_row,
     pipeline_params,
     query_limit,
@@ -47,6 +50,10 @@ _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) V
     ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
 _INSERT_EVENTS = "INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body) VALUES "
 _EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
+_UPDATE_EVENT = """UPDATE audit_events SET status = ?, blocked = ?, cost_usd = ?, body = ?
+    WHERE id = ?"""
+_INTERRUPT_EVENTS = """UPDATE audit_events SET status = ?,
+    body = json_set(body, '$.status', ?, '$.error', ?) WHERE status = ?"""
 _MAX_EVENTS_PER_STATEMENT = 1000  # 7 parameters each, well under SQLite's 32,766 limit
 
 
@@ -182,6 +189,23 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite append audit events failed on {self.path}: "
                                    f"{exc}") from exc
+
+    async def update_audit(self, events: list[dict[str, Any]]) -> None:
+        rows = event_rows(events)
+        if not rows:
+            return
+        async with self._transaction("update audit events") as conn:
+            missing = [row.id for row in rows if (await conn.execute(_UPDATE_EVENT, (
+                row.status, row.blocked, row.cost_usd, row.body, row.id))).rowcount == 0]
+            if missing:
+                raise missing_event_error(missing)
+
+    async def interrupt_open_audit(self) -> int:
+        async with self._transaction("mark interrupted audit events") as conn:
+            cursor = await conn.execute(_INTERRUPT_EVENTS, (
+                INTERRUPTED["status"], INTERRUPTED["status"], INTERRUPTED["error"],
+                OPEN_STATUS))
+            return cursor.rowcount
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         conditions = audit_conditions(query)

@@ -1,0 +1,204 @@
+"""A governed stream: audited before its first byte, completed with its outcome when it ends.
+
+`open_stream` writes the request's audit event with status `open` (same group commit as
+every other event) before any byte is sent; when that write fails the caller answers 503
+and the agent gets no content. `stream_body` forwards the upstream's chunks, then runs the
+after phase and completes the event (allowed, blocked, failed) before the final `[DONE]`;
+if the completion cannot be written the stream ends with an error event instead of
+`[DONE]`. A stream that fails inside the gateway ends with an SSE error event (the OpenAI
+SDK raises it) and is audited with its real cause. A stream cut by the agent going away is
+completed as a 499; one cut by the gateway shutting down, as `shutdown`; one cut by a
+crash stays `open` and is marked `interrupted` at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tappass.audit.events import event_from_context
+from tappass.errors import ProviderError, StepError, StorageError
+from tappass.pipeline.runner import run_phase
+from tappass.pipeline.step import Phase
+from tappass.providers.answers import check_chunk, readable_usage
+from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
+from tappass.server.responses import blocked_body, error_body
+
+if TYPE_CHECKING:
+    from tappass.pipeline.context import Context
+
+log = logging.getLogger("tappass.server")
+
+DONE = b"data: [DONE]\n\n"
+DISCONNECTED = "client disconnected during the stream"
+SHUT_DOWN = "the gateway shut down before the stream ended"
+
+
+class OpenStreams:
+    """The streams of this worker whose audit event is still `open`."""
+
+    def __init__(self) -> None:
+        self._streams: dict[str, OpenStream] = {}
+        self._tasks: set[asyncio.Task[bool]] = set()
+        self.shutting_down = False
+
+    def add(self, stream: OpenStream) -> None:
+        self._streams[stream.ctx.audit_id] = stream
+
+    def discard(self, stream: OpenStream) -> None:
+        self._streams.pop(stream.ctx.audit_id, None)
+
+    def later(self, stream: OpenStream, event: dict[str, Any]) -> None:
+        """Complete a stream from a `finally` that may be running under cancellation."""
+        task = asyncio.get_running_loop().create_task(stream.complete(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    async def close(self) -> None:
+        """At shutdown, before the audit writer stops: every stream still open is `shutdown`."""
+        self.shutting_down = True
+        for stream in list(self._streams.values()):
+            await stream.complete(stream.cut_event())
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class OpenStream:
+    def __init__(self, ctx: Context, opened_at: str) -> None:
+        self.ctx = ctx
+        self.opened_at = opened_at
+        self.done = False
+
+    async def complete(self, event: dict[str, Any]) -> bool:
+        """Replace the open event with the outcome; False when the write failed."""
+        if self.done:
+            return True
+        self.done = True
+        streams = self.ctx.services.streams
+        streams.discard(self)
+        event["timestamp"] = self.opened_at
+        try:
+            await self.ctx.services.audit.complete(event)
+        except StorageError as exc:
+            log.error("audit event %s stays open: completing it failed: %s",
+                      self.ctx.audit_id, exc)
+            return False
+        return True
+
+    def cut_event(self) -> dict[str, Any]:
+        """The outcome of a stream that ended before its last chunk."""
+        if self.ctx.services.streams.shutting_down:
+            return event_from_context(self.ctx, status="shutdown", http_status=200,
+                                      error=SHUT_DOWN, reason=SHUT_DOWN)
+        return event_from_context(self.ctx, status="failed", http_status=499,
+                                  error=DISCONNECTED)
+
+
+async def open_stream(ctx: Context) -> OpenStream:
+    """Write the `open` event; StorageError (after closing the upstream) if it fails."""
+    event = event_from_context(ctx, status="open", http_status=200)
+    try:
+        await ctx.services.audit.record(event)
+    except StorageError:
+        await close_upstream(ctx)
+        raise
+    stream = OpenStream(ctx, event["timestamp"])
+    ctx.services.streams.add(stream)
+    return stream
+
+
+async def close_upstream(ctx: Context) -> None:
+    chunks = ctx.chunks
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # closing a broken upstream must not hide the real outcome
+            log.debug("closing the upstream stream of %s failed", ctx.audit_id, exc_info=True)
+
+
+async def stream_body(stream: OpenStream) -> AsyncIterator[bytes]:
+    ctx = stream.ctx
+    try:
+        try:
+            async for payload in _forwarded(ctx):
+                yield payload
+            event, tail = await _finish(ctx)
+        except (ProviderError, StepError) as exc:
+            event, tail = _failed(ctx, exc)
+        except Exception:  # a fault in the gateway itself: still an error event, still audited
+            log.exception("stream %s failed inside the gateway", ctx.audit_id)
+            event, tail = _internal_error(ctx)
+        await close_upstream(ctx)
+        if not await stream.complete(event):
+            tail = _sse(error_body(AUDIT_UNAVAILABLE, type="storage_error",
+                                   code="audit_unavailable", audit_id=ctx.audit_id,
+                                   retryable=True))
+        yield tail
+    finally:
+        if not stream.done:  # the agent went away, or the gateway is stopping
+            ctx.services.streams.later(stream, stream.cut_event())
+
+
+async def _forwarded(ctx: Context) -> AsyncIterator[bytes]:
+    """The upstream's chunks as SSE events, usage noted, the gateway's own usage chunk hidden."""
+    assert ctx.chunks is not None and ctx.provider is not None
+    provider = ctx.provider.name
+    wants_usage = ctx.client_wants_usage
+    async for payload in ctx.chunks:
+        data = check_chunk(provider, payload)
+        if "usage" in data:
+            usage = readable_usage(data)
+            if usage is not None:
+                ctx.usage = usage
+            if not wants_usage:
+                if data.get("choices") == [] and usage is not None:
+                    continue  # the usage chunk the gateway asked for on its own account
+                payload = _strip_null_usage(payload)
+        yield b"data: " + payload + b"\n\n"
+
+
+def _strip_null_usage(payload: bytes) -> bytes:
+    return payload.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
+
+
+async def _finish(ctx: Context) -> tuple[dict[str, Any], bytes]:
+    block = await run_phase(ctx, Phase.AFTER)
+    if block is None:
+        return event_from_context(ctx, status="allowed", http_status=200), DONE
+    reason = block.decision.reason
+    event = event_from_context(ctx, status="blocked", http_status=200, reason=reason,
+                               blocked_by=block.step)
+    return event, _sse(blocked_body(block.step, reason, ctx.audit_id,
+                                    classification=ctx.classification))
+
+
+def _failed(ctx: Context, exc: ProviderError | StepError) -> tuple[dict[str, Any], bytes]:
+    failure = failure_of(exc, ctx.audit_id)
+    log_failure(ctx.audit_id, failure)
+    if isinstance(exc, ProviderError) and exc.usage and ctx.usage is None:
+        ctx.usage = dict(exc.usage)
+    event = event_from_context(ctx, status="failed", http_status=failure.status,
+                               error=failure.detail, reason=failure.message)
+    return event, _sse(error_body(failure.message, type=failure.type, code=failure.code,
+                                  audit_id=ctx.audit_id, **failure.body_fields()))
+
+
+def _internal_error(ctx: Context) -> tuple[dict[str, Any], bytes]:
+    message = "the gateway failed while streaming; see the gateway log"
+    event = event_from_context(ctx, status="failed", http_status=500,
+                               error="internal error while streaming (see the gateway log)",
+                               reason=message)
+    return event, _sse(error_body(message, type="server_error", code="internal_error",
+                                  audit_id=ctx.audit_id, retryable=False))
+
+
+def _sse(body: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(body) + b"\n\n"
