@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tappass.detect.scan import Scan
 from tappass.pipeline.step import Finding, Phase, Verdict
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Context:
         "audit_id", "services", "agent", "pipeline", "flags", "mode", "session_id",
         "body", "model", "stream", "client_wants_usage", "provider", "upstream_model",
         "response", "response_bytes", "chunks", "usage", "cost_usd", "classification",
-        "results", "started", "upstream_ms", "state",
+        "results", "started", "upstream_ms", "state", "_request_scan",
     )
 
     def __init__(self, *, audit_id: str, services: Services, agent: AgentRecord,
@@ -76,6 +77,7 @@ class Context:
         self.started = time.perf_counter()
         self.upstream_ms: float | None = None
         self.state: dict[str, Any] = {}
+        self._request_scan: Scan | None = None
 
     def texts(self) -> list[str]:
         """The text parts of every message, in order (for scanners)."""
@@ -88,6 +90,17 @@ class Context:
                 out.extend(p["text"] for p in content
                            if isinstance(p, dict) and isinstance(p.get("text"), str))
         return out
+
+    def request_scan(self) -> Scan:
+        """The shared scan of the request's texts, built on first use.
+
+        A step that rewrites the messages (masking, tokenizing) calls `rescan()` after."""
+        if self._request_scan is None:
+            self._request_scan = Scan(self.texts())
+        return self._request_scan
+
+    def rescan(self) -> None:
+        self._request_scan = None
 
     @property
     def would_block(self) -> list[StepResult]:
