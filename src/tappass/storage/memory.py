@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tappass.errors import StorageError
+from tappass.storage._probe import PROBE_META_KEY, probe_row
 from tappass.storage._rows import (
     PIPELINE_COLUMNS,
     EventRow,
@@ -21,6 +22,7 @@ from tappass.storage._rows import (
     duplicate_agent_error,
     duplicate_event_error,
     event_rows,
+    format_ts,
     loads,
     missing_agent_error,
     pipeline_from_row,
@@ -146,6 +148,11 @@ class MemoryStore:
         start = len(self._events)
         self._events.extend(_StoredEvent(start + i + 1, row) for i, row in enumerate(rows))
         self._event_ids.update(row.id for row in rows)
+
+    async def probe_audit_write(self) -> None:
+        self._check_open()
+        _, now = probe_row()  # the checks a real event goes through; nothing is kept
+        self._meta[PROBE_META_KEY] = format_ts(now)
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         self._check_open()
