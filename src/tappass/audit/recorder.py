@@ -5,14 +5,21 @@ has committed. One writer task drains everything that queued up while the previo
 ran and writes it in a single transaction, so concurrent requests share one commit. A
 failed write fails every request in the batch (the caller answers 503): an event is never
 dropped silently.
+
+The recorder also keeps `health` (are writes failing, since when, the last error). While
+writes fail, `writable()` lets the health endpoints run a real write probe, at most once
+per `probe_interval`, so a gateway that a load balancer has stopped sending traffic to
+still notices when the disk or database takes writes again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
+from tappass.audit.health import AuditHealth
 from tappass.errors import StorageError
 
 if TYPE_CHECKING:
@@ -22,9 +29,13 @@ log = logging.getLogger("tappass.audit")
 
 
 class AuditRecorder:
-    def __init__(self, store: Store, *, batch_max: int = 256) -> None:
+    def __init__(self, store: Store, *, batch_max: int = 256,
+                 probe_interval: float = 1.0) -> None:
         self._store = store
         self._batch_max = batch_max
+        self._probe_interval = probe_interval
+        self._probe: asyncio.Task[None] | None = None
+        self._probe_started = -probe_interval
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -32,6 +43,7 @@ class AuditRecorder:
         self.written = 0
         self.failed = 0
         self.batches = 0
+        self.health = AuditHealth()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-writer")
@@ -60,6 +72,7 @@ class AuditRecorder:
             await self._store.append_audit([event for event, _ in batch])
         except Exception as exc:
             self.failed += len(batch)
+            self.health.failed(exc)
             log.error("audit write of %d events failed: %s", len(batch), exc)
             error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
             for _, future in batch:
@@ -68,9 +81,41 @@ class AuditRecorder:
             return
         self.written += len(batch)
         self.batches += 1
+        self._succeeded()
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
+
+    def _succeeded(self) -> None:
+        began = self.health.succeeded()
+        if began is not None:
+            log.warning("audit writes succeed again (failing since %s)", began.isoformat())
+
+    async def writable(self, timeout: float) -> bool:
+        """True unless audit writes are failing; while they are, first try a write probe
+        (at most one per probe interval, shared by concurrent callers, waited for at most
+        `timeout` seconds) and end the failing period when it succeeds."""
+        if not self.health.failing:
+            return True
+        if self._probe is None or self._probe.done():
+            if time.monotonic() - self._probe_started < self._probe_interval:
+                return False
+            self._probe_started = time.monotonic()
+            self._probe = asyncio.get_running_loop().create_task(self._run_probe(),
+                                                                 name="audit-probe")
+        try:  # shielded: a slow probe keeps running (and is reused) after the caller gives up
+            await asyncio.wait_for(asyncio.shield(self._probe), timeout)
+        except TimeoutError:
+            return False
+        return not self.health.failing
+
+    async def _run_probe(self) -> None:
+        try:
+            await self._store.probe_audit_write()
+        except Exception as exc:
+            self.health.failed(exc)
+            return
+        self._succeeded()
 
     @property
     def running(self) -> bool:
