@@ -29,7 +29,7 @@ from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
 from tappass.state import LocalState
-from tappass.storage import create_store
+from tappass.storage.startup import open_store
 
 log = logging.getLogger("tappass")
 
@@ -76,8 +76,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 async def start_services(settings: Settings) -> Services:
-    store = create_store(settings)
-    await store.open()
+    store = await open_store(settings)
     admin_hash, generated = await ensure_admin_key(store, settings)
     if generated:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
