@@ -22,6 +22,7 @@ from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
+from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
 from tappass.server import agents, audit, health, openai, openapi, pipelines
@@ -111,6 +112,7 @@ async def stop_services(services: Services) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
