@@ -25,6 +25,7 @@ from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
+from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
 from tappass.server import agents, audit, health, openai, openapi, pipelines
@@ -32,7 +33,7 @@ from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
 from tappass.state import LocalState
-from tappass.storage import create_store
+from tappass.storage.startup import open_store
 
 log = logging.getLogger("tappass")
 
@@ -79,8 +80,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 async def start_services(settings: Settings) -> Services:
-    store = create_store(settings)
-    await store.open()
+    store = await open_store(settings)
     admin_hash, generated = await ensure_admin_key(store, settings)
     if generated:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
@@ -146,6 +146,7 @@ def _watch_shutdown(services: Services) -> Callable[[], None]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,16 +9,23 @@ dropped silently.
 A stream's event is written twice: `record()` before its first byte (status `open`), then
 `complete()` replaces it with the outcome when the stream ends. Both go through the same
 group commit.
+
+The recorder also keeps `health` (are writes failing, since when, the last error). While
+writes fail, `writable()` lets the health endpoints run a real write probe, at most once
+per `probe_interval`, so a gateway that a load balancer has stopped sending traffic to
+still notices when the disk or database takes writes again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tappass.audit.health import AuditHealth
 from tappass.errors import StorageError
 
 if TYPE_CHECKING:
@@ -37,9 +44,13 @@ class _Pending:
 
 
 class AuditRecorder:
-    def __init__(self, store: Store, *, batch_max: int = 256) -> None:
+    def __init__(self, store: Store, *, batch_max: int = 256,
+                 probe_interval: float = 1.0) -> None:
         self._store = store
         self._batch_max = batch_max
+        self._probe_interval = probe_interval
+        self._probe: asyncio.Task[None] | None = None
+        self._probe_started = -probe_interval
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -47,6 +58,7 @@ class AuditRecorder:
         self.written = 0
         self.failed = 0
         self.batches = 0
+        self.health = AuditHealth()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="audit-writer")
@@ -85,6 +97,7 @@ class AuditRecorder:
             await write([p.event for p in batch])
         except Exception as exc:
             self.failed += len(batch)
+            self.health.failed(exc)
             log.error("audit write of %d events failed: %s", len(batch), exc)
             error = exc if isinstance(exc, StorageError) else StorageError(str(exc))
             for p in batch:
@@ -93,9 +106,41 @@ class AuditRecorder:
             return
         self.written += len(batch)
         self.batches += 1
+        self._succeeded()
         for p in batch:
             if not p.future.done():
                 p.future.set_result(None)
+
+    def _succeeded(self) -> None:
+        began = self.health.succeeded()
+        if began is not None:
+            log.warning("audit writes succeed again (failing since %s)", began.isoformat())
+
+    async def writable(self, timeout: float) -> bool:
+        """True unless audit writes are failing; while they are, first try a write probe
+        (at most one per probe interval, shared by concurrent callers, waited for at most
+        `timeout` seconds) and end the failing period when it succeeds."""
+        if not self.health.failing:
+            return True
+        if self._probe is None or self._probe.done():
+            if time.monotonic() - self._probe_started < self._probe_interval:
+                return False
+            self._probe_started = time.monotonic()
+            self._probe = asyncio.get_running_loop().create_task(self._run_probe(),
+                                                                 name="audit-probe")
+        try:  # shielded: a slow probe keeps running (and is reused) after the caller gives up
+            await asyncio.wait_for(asyncio.shield(self._probe), timeout)
+        except TimeoutError:
+            return False
+        return not self.health.failing
+
+    async def _run_probe(self) -> None:
+        try:
+            await self._store.probe_audit_write()
+        except Exception as exc:
+            self.health.failed(exc)
+            return
+        self._succeeded()
 
     @property
     def running(self) -> bool:

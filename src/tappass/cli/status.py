@@ -14,6 +14,8 @@ from tappass.errors import ConfigError
 ADD_AGENT = "tappass agents add NAME --preset starter"
 DB_FIX = ("check that the database is running and TAPPASS_DATABASE_URL is right "
           "(see the gateway log); `tappass up` applies migrations on start")
+AUDIT_FIX = ("free disk space where the database lives (TAPPASS_HOME for SQLite) or make it "
+             "writable; the gateway recovers on its own once an audit write succeeds")
 
 
 @dataclass
@@ -58,7 +60,7 @@ def run_checks(client: AdminClient) -> list[Check]:
         return checks + _skipped(("agents", "pipeline", "database"),
                                  "needs an accepted admin key")
     return checks + [check_agents(client), check_pipeline(detailed.get("pipelines") or {}),
-                     check_database(detailed.get("storage") or {}),
+                     check_database(detailed.get("storage") or {}, detailed.get("audit")),
                      check_providers(detailed.get("providers") or {}), _not_applicable()]
 
 
@@ -98,6 +100,10 @@ def check_server(client: AdminClient) -> tuple[Check, bool]:
 
 def _unhealthy(url: str, exc: ApiError) -> Check:
     body = exc.body if isinstance(exc.body, dict) else {}
+    if body.get("status") == "unhealthy" and body.get("audit"):
+        return Check("server", "fail", f"{url} answers but audit writes are failing, so it "
+                     f"refuses requests (storage {body.get('storage')})",
+                     "see the database line below")
     if body.get("status") == "unhealthy":
         return Check("server", "fail", f"{url} answers but is unhealthy (storage "
                      f"{body.get('storage')})", "see the database line below")
@@ -150,11 +156,14 @@ def _preset_line(name: str, summary: dict[str, Any]) -> str:
     return line + (f"  ({unavailable} unavailable)" if unavailable else "")
 
 
-def check_database(storage: dict[str, Any]) -> Check:
+def check_database(storage: dict[str, Any], audit: dict[str, Any] | None = None) -> Check:
     kind = storage.get("kind", "?")
     if storage.get("status") != "ok":
         return Check("database", "fail", f"{kind}: {storage.get('error') or 'not ok'}",
                      DB_FIX)
+    if audit and audit.get("status") == "failing":
+        return Check("database", "fail", f"{kind}: audit writes failing since "
+                     f"{audit.get('failing_since')}: {audit.get('last_error')}", AUDIT_FIX)
     return Check("database", "ok", f"{kind} ok ({storage.get('latency_ms')} ms), "
                  f"migrations: {_migrations(kind, storage.get('migrations') or [])}")
 

@@ -39,10 +39,9 @@ async def _bootstrap(settings: Settings) -> str | None:
         key = generate_admin_key()
         os.environ["TAPPASS_ADMIN_API_KEY"] = key
         return key
-    from tappass.storage import create_store
+    from tappass.storage.startup import open_store
 
-    store = create_store(settings)
-    await store.open()
+    store = await open_store(settings)  # refuses a full or read-only disk with one line
     try:
         _, generated = await ensure_admin_key(store, settings)
     finally:

@@ -29,6 +29,17 @@ async def _storage_check(services: Services) -> dict[str, Any]:
     return {"status": "ok", "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
 
 
+async def _audit_check(services: Services) -> dict[str, Any]:
+    """The audit writer: running, and its writes (or a write probe, while they fail) commit."""
+    audit = services.audit
+    if not audit.running:
+        return {"status": "fail", "error": "the audit writer is not running: requests are "
+                "refused with 503; see the gateway log"}
+    if await audit.writable(PING_TIMEOUT):
+        return {"status": "ok"}
+    return {"status": "fail", "error": audit.health.summary()}
+
+
 def _kv_check(services: Services) -> dict[str, Any]:
     workers = services.settings.workers
     if services.settings.kv_url:
@@ -43,9 +54,13 @@ def _kv_check(services: Services) -> dict[str, Any]:
 async def health(request: Request) -> Response:
     services: Services = request.app.state.services
     storage = await _storage_check(services)
-    healthy = storage["status"] == "ok"
-    return JSON({"status": "healthy" if healthy else "unhealthy", "version": __version__,
-                 "storage": services.store.kind}, status_code=200 if healthy else 503)
+    audit = await _audit_check(services)
+    healthy = storage["status"] == "ok" and audit["status"] == "ok"
+    body = {"status": "healthy" if healthy else "unhealthy", "version": __version__,
+            "storage": services.store.kind}
+    if audit["status"] != "ok":
+        body["audit"] = audit["error"]
+    return JSON(body, status_code=200 if healthy else 503)
 
 
 async def live(request: Request) -> Response:
@@ -55,7 +70,7 @@ async def live(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     services: Services = request.app.state.services
     checks = {"storage": await _storage_check(services),
-              "audit_writer": {"status": "ok" if services.audit.running else "fail"},
+              "audit_writer": await _audit_check(services),
               "kv": _kv_check(services)}
     failing = any(c["status"] == "fail" for c in checks.values())
     degraded = any(c["status"] == "warn" for c in checks.values())
@@ -99,15 +114,17 @@ async def detailed(request: Request) -> Response:
     storage = await _storage_check(services)
     migrations = await services.store.applied_migrations() if storage["status"] == "ok" else []
     pipelines = _pipeline_summary(services)
+    audit_check = await _audit_check(services)
     audit = services.audit
+    healthy = storage["status"] == "ok" and audit_check["status"] == "ok"
     return JSON({
-        "status": "healthy" if storage["status"] == "ok" else "unhealthy",
+        "status": "healthy" if healthy else "unhealthy",
         "version": __version__,
         "uptime_s": round(time.time() - services.started_at, 1),
         "storage": {"kind": services.store.kind, **storage, "migrations": migrations},
         "kv": _kv_check(services),
         "audit": {"written": audit.written, "failed": audit.failed, "batches": audit.batches,
-                  "queued": audit.queued, "running": audit.running},
+                  "queued": audit.queued, "running": audit.running, **audit.health.as_dict()},
         "providers": services.providers.configured(),
         "pipelines": pipelines,
         "warnings": _warnings(services, pipelines),

@@ -100,6 +100,16 @@ class Store(Protocol):
     async def interrupt_open_audit(self) -> int:
         """Mark events still `open` (a stream cut by a crash) as `interrupted`; the count."""
 
+    async def probe_audit_write(self) -> None:
+        """Prove that an audit write can commit now, leaving no audit event behind.
+
+        One transaction inserts a probe row into the audit table, rolls that insert back to
+        a savepoint, and records the time under the meta key `audit_probe_at`, so the commit
+        really reaches the disk. Raise StorageError when any of it fails (full or read-only
+        disk, a refused insert). Used at start-up and by the health checks while audit
+        writes are failing.
+        """
+
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         """Events matching the query, newest first."""
 

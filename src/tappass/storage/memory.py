@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tappass.errors import StorageError
+from tappass.storage._probe import PROBE_META_KEY, probe_row
 from tappass.storage._rows import (
     INTERRUPTED,
     OPEN_STATUS,
@@ -23,6 +24,7 @@ from tappass.storage._rows import (
     duplicate_agent_error,
     duplicate_event_error,
     event_rows,
+    format_ts,
     loads,
     missing_agent_error,
     missing_event_error,
@@ -171,6 +173,11 @@ class MemoryStore:
                     event.row, status=INTERRUPTED["status"], body=dumps(body)))
                 count += 1
         return count
+
+    async def probe_audit_write(self) -> None:
+        self._check_open()
+        _, now = probe_row()  # the checks a real event goes through; nothing is kept
+        self._meta[PROBE_META_KEY] = format_ts(now)
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         self._check_open()

@@ -17,6 +17,7 @@ import asyncpg
 
 from tappass.errors import ConfigError, StorageError
 from tappass.storage._migrations import Migration, load_migrations
+from tappass.storage._probe import PROBE_META_KEY, PROBE_SAVEPOINT, probe_row
 from tappass.storage._rows import (
     INTERRUPTED,
     OPEN_STATUS,
@@ -28,6 +29,7 @@ from tappass.storage._rows import (
     duplicate_agent_error,
     duplicate_event_error,
     event_rows,
+    format_ts,
     loads,
     missing_agent_error,
     missing_event_error,
@@ -52,6 +54,8 @@ _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_pre
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = $1, flags = $2, enabled = $3, key_prefix = $4,
     key_hash = $5, overrides = $6, locked_flags = $7, updated_at = $8 WHERE name = $9"""
+_SET_META = """INSERT INTO meta (key, value) VALUES ($1, $2)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)
     VALUES ($1, $2, $3, $4)
     ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
@@ -134,9 +138,7 @@ class PostgresStore:
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self._connection("write meta") as conn:
-            await conn.execute("INSERT INTO meta (key, value) VALUES ($1, $2) "
-                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               key, value)
+            await conn.execute(_SET_META, key, value)
 
     # -- agents --------------------------------------------------------------------------
 
@@ -232,6 +234,15 @@ class PostgresStore:
             result = await conn.execute(_INTERRUPT_EVENTS, INTERRUPTED["status"], patch,
                                         OPEN_STATUS)
         return int(result.rpartition(" ")[2])
+
+    async def probe_audit_write(self) -> None:
+        row, now = probe_row()
+        async with self._connection("audit write probe", transaction=True) as conn:
+            await conn.execute(f"SAVEPOINT {PROBE_SAVEPOINT}")
+            await conn.execute(_INSERT_EVENT, row.id, row.ts, row.agent, row.status,
+                               row.blocked, row.cost_usd, row.body)
+            await conn.execute(f"ROLLBACK TO SAVEPOINT {PROBE_SAVEPOINT}")
+            await conn.execute(_SET_META, PROBE_META_KEY, format_ts(now))
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         conditions = audit_conditions(query)

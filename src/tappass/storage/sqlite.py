@@ -20,6 +20,7 @@ import aiosqlite
 
 from tappass.errors import StorageError
 from tappass.storage._migrations import Migration, load_migrations
+from tappass.storage._probe import PROBE_META_KEY, PROBE_SAVEPOINT, probe_row
 from tappass.storage._rows import (
     INTERRUPTED,
     OPEN_STATUS,
@@ -46,6 +47,8 @@ _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_pre
     overrides, locked_flags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = ?, flags = ?, enabled = ?, key_prefix = ?,
     key_hash = ?, overrides = ?, locked_flags = ?, updated_at = ? WHERE name = ?"""
+_SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
 _INSERT_EVENTS = "INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body) VALUES "
@@ -104,9 +107,7 @@ class SqliteStore:
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self._transaction("write meta") as conn:
-            await conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               (key, value))
+            await conn.execute(_SET_META, (key, value))
 
     # -- agents --------------------------------------------------------------------------
 
@@ -206,6 +207,17 @@ class SqliteStore:
                 INTERRUPTED["status"], INTERRUPTED["status"], INTERRUPTED["error"],
                 OPEN_STATUS))
             return cursor.rowcount
+
+    async def probe_audit_write(self) -> None:
+        row, now = probe_row()
+        async with self._transaction("audit write probe") as conn:
+            await conn.execute(f"SAVEPOINT {PROBE_SAVEPOINT}")
+            await conn.execute(_INSERT_EVENTS + _EVENT_VALUES, (
+                row.id, format_ts(row.ts), row.agent, row.status, row.blocked, row.cost_usd,
+                row.body))
+            await conn.execute(f"ROLLBACK TO {PROBE_SAVEPOINT}")
+            await conn.execute(f"RELEASE {PROBE_SAVEPOINT}")
+            await conn.execute(_SET_META, (PROBE_META_KEY, format_ts(now)))
 
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         conditions = audit_conditions(query)
