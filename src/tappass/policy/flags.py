@@ -100,14 +100,13 @@ _RANKS: dict[str, dict[str, int]] = {
 _UNSET_RANK = {"mode": 2, "pii": 1, "email": 1}
 FREE_LOOSENING: dict[str, frozenset[str]] = {
     "mode": frozenset({"observe"}), "pii": frozenset({"mask", "redact", "tokenize"})}
-LOOSENABLE = tuple(CHOICES)  # every flag's loosening can be allowed per agent
 
 
 def _rank(key: str, value: str | None) -> int:
-    if value is None:
-        return _UNSET_RANK[key]
-    if key == "email" and value.startswith("internal:"):
+    if value is not None and key == "email" and value.startswith("internal:"):
         return 1
+    if value is None or value not in _RANKS[key]:
+        return _UNSET_RANK[key]
     return _RANKS[key][value]
 
 
@@ -162,16 +161,23 @@ def _short(value: str | None, limit: int = 40) -> str:
     return value if len(value) <= limit else value[:limit] + "..."
 
 
-class FlagLocked(RequestError):
-    """A request flag the agent's admin does not allow (answered 403 `flag_locked`)."""
+def _setting(key: str, current: str | None) -> str:
+    if current is None:
+        return f"{key} is not set for it, so the pipeline's own protection applies"
+    return f"{key} is {_short(current)} for it"
 
-    def __init__(self, key: str, value: str | None, agent: str = "NAME") -> None:
+
+class FlagLocked(RequestError):
+    """A request flag the agent's admin does not allow (403 `flag_locked`): a locked flag."""
+
+    def __init__(self, key: str, value: str | None, agent: str = "NAME", *,
+                 message: str | None = None) -> None:
         locked_to = f"locked to {_short(value)!r}" if value else "locked"
-        super().__init__(
+        super().__init__(message or (
             f"flag {key!r} is {locked_to} for this agent by an administrator; a request may "
             f"only make it stricter. An administrator can unlock it by removing {key!r} from "
             f"the agent's locked_flags (PATCH /v1/agents/{agent}), e.g. `tappass agents "
-            f"unlock-flag {agent} {key}`", field="X-TapPass-Flags", status=403,
+            f"unlock-flag {agent} {key}`"), field="X-TapPass-Flags", status=403,
             code="flag_locked")
         self.key = key
 
@@ -181,14 +187,11 @@ class FlagLoosening(FlagLocked):
 
     def __init__(self, key: str, requested: str, current: str | None,
                  agent: str = "NAME") -> None:
-        RequestError.__init__(
-            self, f"flag {key}={_short(requested)} would loosen this agent's governance "
-            f"({key} is {_short(current) if current else 'unset'} for it); a request may only "
-            f"make governance stricter. An administrator can allow it by adding {key!r} to "
-            f"the agent's loosenable_flags (PATCH /v1/agents/{agent}), e.g. `tappass agents "
-            f"allow-loosening {agent} {key}`", field="X-TapPass-Flags", status=403,
-            code="flag_locked")
-        self.key = key
+        super().__init__(key, current, agent, message=(
+            f"flag {key}={_short(requested)} would loosen this agent's governance "
+            f"({_setting(key, current)}); a request may only make governance stricter. An "
+            f"administrator can allow it by adding {key!r} to the agent's loosenable_flags "
+            f"(PATCH /v1/agents/{agent}), e.g. `tappass agents allow-loosening {agent} {key}`"))
 
 
 def validate_flag_names(names: object, field: str) -> list[str]:
