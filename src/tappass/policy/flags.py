@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from tappass.errors import RequestError
 
@@ -126,12 +127,12 @@ def _compare_budget(requested: str, current: str | None) -> Change:
     if current is None:
         return Change.SAME  # the pipeline has no budget step: the flag changes nothing
     new, old = budget_for(requested), budget_for(current)
-    pairs = ((new.per_call, old.per_call), (new.per_session, old.per_session))
-    if any(_above(r, c) for r, c in pairs):
+    if _above(new.per_call, old.per_call) or _above(new.per_session, old.per_session):
         return Change.LOOSER
-    return Change.SAME if all(r == c for r, c in pairs) else Change.STRICTER
+    return Change.SAME if new == old else Change.STRICTER
 
 
+@lru_cache(maxsize=1024)  # pure, over validated values: per-request cost is one lookup
 def compare(key: str, requested: str, current: str | None) -> Change:
     """How flag value `requested` changes governance against `current` (None: unset).
 
