@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tappass import Agent, PolicyBlockError
 from tests.support.fake_upstream import UPSTREAM_KEY, FakeUpstream
 from tests.support.gateway import Gateway, running_gateway
 
@@ -156,3 +157,21 @@ def test_observe_is_refused_when_mode_is_locked(gw: Harness) -> None:
         assert error["code"] == "flag_locked" and "'mode' is locked" in error["message"]
         assert f"tappass agents unlock-flag {name} mode" in error["message"]
     assert gw.chat(key, "mode=enforce").status_code == 200
+
+
+def test_the_sdk_and_tappass_flags_cannot_escape_either(
+        gw: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`flags=` and TAPPASS_FLAGS travel in the same header: the same refusal, as an error
+    the agent's code can catch."""
+    name, key = gw.register({})
+    url = gw.gateway.url
+    with pytest.raises(PolicyBlockError) as info:
+        Agent(url, key, flags={"mode": "off"}, max_retries=0).chat("hi", model="tappass/echo")
+    assert (info.value.status, info.value.step) == (403, "flags")
+    assert "allow-loosening" in info.value.reason
+    monkeypatch.setenv("TAPPASS_FLAGS", "budget=unlimited")
+    with pytest.raises(PolicyBlockError, match="flag budget=unlimited would loosen"):
+        Agent(url, key, max_retries=0).chat("hi", model="tappass/echo")
+    gw.allow(name, "budget")
+    reply = Agent(url, key, max_retries=0).chat("hi", model="tappass/echo")
+    assert reply.governance.flags["budget"] == "unlimited"
