@@ -61,3 +61,19 @@ async def test_bad_loosenable_flags_are_named(gateway: Gateway, method: str, pat
     assert error["message"].startswith(f"loosenable_flags: {message}")
     assert (await gateway.client.get("/v1/agents/x-bot", headers=ADMIN_HEADERS)
             ).status_code == 404
+
+
+async def test_an_unset_budget_is_the_pipelines_default_tier(gateway: Gateway) -> None:
+    """With `default_budget: dev` in the agent's pipeline, `budget=standard` loosens it."""
+    key = await gateway.add_agent("dev-bot", "standard")
+    response = await gateway.client.patch("/v1/agents/dev-bot/pipeline", headers=ADMIN_HEADERS,
+                                          json={"overrides": {"categories": {"before": {
+                                              "access_control": {"steps": {
+                                                  "budget_enforcement": {"options": {
+                                                      "default_budget": "dev"}}}}}}}})
+    assert response.status_code == 200, response.text
+    refused = await gateway.chat(key, headers={"X-TapPass-Flags": "budget=standard"})
+    assert refused.status_code == 403, refused.text
+    assert "budget is dev for it" in refused.json()["error"]["message"]
+    assert (await gateway.chat(key, headers={"X-TapPass-Flags": "budget=dev"})
+            ).status_code == 200
