@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tappass import keys
 from tappass.errors import AlreadyExists, ConfigError, RequestError
-from tappass.policy.flags import validate_flags, validate_locked
+from tappass.policy.flags import validate_flags, validate_locked, validate_loosenable
 from tappass.storage.base import AgentRecord
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ def validate_name(name: Any) -> str:
 
 def public_view(agent: AgentRecord) -> dict[str, Any]:
     return {"id": agent.id, "name": agent.name, "preset": agent.preset, "flags": agent.flags,
-            "locked_flags": agent.locked_flags, "overrides": agent.overrides,
+            "locked_flags": agent.locked_flags, "loosenable_flags": agent.loosenable_flags,
+            "overrides": agent.overrides,
             "enabled": agent.enabled, "key_prefix": agent.key_prefix,
             "created_at": agent.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": agent.updated_at.isoformat().replace("+00:00", "Z")}
@@ -97,8 +98,8 @@ class AgentDirectory:
     async def list(self) -> list[AgentRecord]:
         return await self._store.list_agents()
 
-    async def create(self, name: Any, preset: Any, flags: Any,
-                     locked_flags: Any = ()) -> tuple[AgentRecord, str]:
+    async def create(self, name: Any, preset: Any, flags: Any, locked_flags: Any = (),
+                     loosenable_flags: Any = ()) -> tuple[AgentRecord, str]:
         name = validate_name(name)
         preset = self._check_pipeline(preset, {})
         now = datetime.now(UTC)
@@ -107,7 +108,8 @@ class AgentDirectory:
                             flags=_flags(flags), enabled=True,
                             key_prefix=keys.lookup_prefix(key), key_hash=keys.hash_key(key),
                             created_at=now, updated_at=now,
-                            locked_flags=validate_locked(list(locked_flags)))
+                            locked_flags=validate_locked(_names(locked_flags)),
+                            loosenable_flags=validate_loosenable(_names(loosenable_flags)))
         try:
             await self._store.create_agent(agent)
         except AlreadyExists:
@@ -128,6 +130,8 @@ class AgentDirectory:
             changes["flags"] = _flags(changes["flags"])
         if "locked_flags" in changes:
             changes["locked_flags"] = validate_locked(changes["locked_flags"])
+        if "loosenable_flags" in changes:
+            changes["loosenable_flags"] = validate_loosenable(changes["loosenable_flags"])
         if "enabled" in changes and not isinstance(changes["enabled"], bool):
             raise RequestError("enabled: expected true or false", field="enabled")
         updated = replace(agent, **changes, updated_at=datetime.now(UTC))
@@ -148,6 +152,11 @@ class AgentDirectory:
         agent = await self.get(name)
         await self._store.delete_agent(name)
         self._forget(agent)
+
+
+def _names(names: Any) -> Any:
+    """A tuple default as a list; anything else as given, for the validator to name."""
+    return list(names) if isinstance(names, tuple) else names
 
 
 def _flags(flags: Any) -> dict[str, str]:

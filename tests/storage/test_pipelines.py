@@ -15,6 +15,7 @@ import pytest
 from tappass.errors import StorageError
 from tappass.storage import _migrations
 from tappass.storage.base import AgentRecord, PipelineRecord, Store
+from tests.storage_helpers import insert_agents_as_before_0003
 
 T0 = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
 MIGRATION_BACKEND = {"local": "sqlite", "postgres": "postgres"}
@@ -176,6 +177,7 @@ async def test_database_at_0001_gets_0002_on_open(new_store: Callable[[], Store]
     # the previous release: its migrations folder held only 0001_init
     monkeypatch.setattr(module, "load_migrations",
                         lambda name: _migrations.load_migrations(name)[:1])
+    insert_agents_as_before_0003(monkeypatch, module)
     agent = AgentRecord(id="ag_alpha", name="alpha", preset="standard", flags={"mode": "enforce"},
                         enabled=True, key_prefix="tp_alpha", key_hash="ab" * 32,
                         created_at=at(1), updated_at=at(2))

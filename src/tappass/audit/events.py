@@ -1,8 +1,9 @@
 """The audit event: one per request, allowed, blocked or failed.
 
-It records who, what model, which pipeline and flags, every step's verdict and
-`duration_ms`, usage, cost and latency. It never holds prompt or answer text, PII or
-secrets: findings carry types, spans and scores only.
+It records who, what model, which pipeline and flags (and `loosened_flags`: those the
+request set looser than the agent's configuration, where its admin allows it), every step's
+verdict and `duration_ms`, usage, cost and latency. It never holds prompt or answer text,
+PII or secrets: findings carry types, spans and scores only.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tappass.policy.flags import loosened_flags
+
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _loosened(ctx: Context) -> list[str]:
+    """The request flags looser than pipeline defaults < agent flags (what the admin set)."""
+    base = {**ctx.pipeline.definition.defaults, **ctx.agent.flags}
+    if ctx.flags == base:
+        return []
+    default_budget = None
+    if "budget" in ctx.flags and "budget" not in base:
+        default_budget = ctx.pipeline.default_budget()
+    return loosened_flags(base, ctx.flags, default_budget=default_budget)
 
 
 def event_from_context(ctx: Context, *, status: str, http_status: int,
@@ -42,6 +56,7 @@ def event_from_context(ctx: Context, *, status: str, http_status: int,
         "pipeline": ctx.pipeline.name,
         "mode": ctx.mode,
         "flags": ctx.flags,
+        "loosened_flags": _loosened(ctx),
         "session_id": ctx.session_id,
         "stream": ctx.stream,
         "classification": ctx.classification,
@@ -67,6 +82,6 @@ def bare_event(audit_id: str, *, agent: str | None, agent_id: str | None, status
             "status": status, "blocked": status == "blocked", "http_status": http_status,
             "blocked_by": blocked_by, "reason": reason, "error": None, "model": model,
             "provider": None, "upstream_model": None, "pipeline": None, "mode": None,
-            "flags": {}, "session_id": None, "stream": None, "classification": None,
-            "request": None, "steps": [], "would_block": [], "usage": None,
-            "cost_usd": None, "latency_ms": None}
+            "flags": {}, "loosened_flags": [], "session_id": None, "stream": None,
+            "classification": None, "request": None, "steps": [], "would_block": [],
+            "usage": None, "cost_usd": None, "latency_ms": None}

@@ -20,7 +20,7 @@ from tappass.cli._output import (
     warn,
     yes_no,
 )
-from tappass.policy.flags import FlagError, parse_flags
+from tappass.policy.flags import CHOICES, FlagError, parse_flags
 
 PRESET_HELP = "Pipeline preset: starter, standard or regulated [default: the gateway's]."
 SECURE_NOTE = ("Send it to the developer securely (a password manager or secrets vault), "
@@ -28,6 +28,7 @@ SECURE_NOTE = ("Send it to the developer securely (a password manager or secrets
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the gateway's JSON response.")
+FLAG_NAME = click.Choice(list(CHOICES))
 
 
 @click.group()
@@ -42,9 +43,13 @@ def agents() -> None:
 @click.option("--preset", default=None, metavar="PRESET", help=PRESET_HELP)
 @click.option("--flags", "flags_text", default="", metavar="FLAGS",
               help='Governance flags, e.g. "pii=mask,email=block".')
+@click.option("--lock", "locked", multiple=True, type=FLAG_NAME,
+              help="A flag requests may only make stricter (repeatable).")
+@click.option("--allow-loosening", "loosenable", multiple=True, type=FLAG_NAME,
+              help="A flag requests may set looser than the agent's (repeatable), e.g. budget.")
 @json_option
 def add(name: str | None, name_option: str | None, preset: str | None, flags_text: str,
-        as_json: bool) -> None:
+        locked: tuple[str, ...], loosenable: tuple[str, ...], as_json: bool) -> None:
     """Register agent NAME and print its API key (shown only once).
 
     \b
@@ -56,6 +61,10 @@ def add(name: str | None, name_option: str | None, preset: str | None, flags_tex
                             "flags": _parse_flags(flags_text)}
     if preset:
         body["preset"] = preset
+    if locked:
+        body["locked_flags"] = sorted(set(locked))
+    if loosenable:
+        body["loosenable_flags"] = sorted(set(loosenable))
     agent = AdminClient().post("/v1/agents", body)
     if as_json:
         print_json(agent)
@@ -120,6 +129,8 @@ def show_agent(name: str, as_json: bool) -> None:
         return
     details([("name", agent["name"]), ("id", agent["id"]), ("preset", agent["preset"]),
              ("enabled", yes_no(agent["enabled"])), ("flags", fmt_flags(agent.get("flags"))),
+             ("locked flags", _names(agent.get("locked_flags"))),
+             ("loosenable flags", _names(agent.get("loosenable_flags"))),
              ("key prefix", agent.get("key_prefix") or "-"),
              ("created (UTC)", fmt_time(agent.get("created_at"))),
              ("updated (UTC)", fmt_time(agent.get("updated_at")))])
@@ -189,3 +200,71 @@ def _confirm(question: str, name: str) -> None:
         raise click.ClickException(f"refusing to delete agent {name} without confirmation "
                                    "(stdin is not a terminal): add --yes")
     click.confirm(question, default=False, abort=True)
+
+
+# -- what requests may change: locked_flags and loosenable_flags ------------------------
+
+def _names(names: list[str] | None) -> str:
+    return ", ".join(names or ()) or "-"
+
+
+def _change_names(name: str, field: str, *, add: tuple[str, ...] = (),
+                  remove: tuple[str, ...] = ()) -> list[str]:
+    """Add or remove flag names in the agent's `field` list; the list the gateway now holds."""
+    current = set(AdminClient().get(agent_path(name)).get(field) or ())
+    agent = _patch(name, {field: sorted((current | set(add)) - set(remove))})
+    return list(agent.get(field) or [])
+
+
+@agents.command("allow-loosening")
+@click.argument("name")
+@click.argument("flags", nargs=-1, required=True, type=FLAG_NAME)
+def allow_loosening(name: str, flags: tuple[str, ...]) -> None:
+    """Let requests of agent NAME set FLAGS looser than the agent's own configuration.
+
+    \b
+    Without this a request may not set mode=off, pii=off, email=allow (or another
+    internal:<domain>), or a budget above the agent's. Every request that does is recorded
+    with `loosened_flags` in its audit event. A locked flag stays locked.
+    Example:
+      tappass agents allow-loosening research-bot budget
+    """
+    names = _change_names(name, "loosenable_flags", add=flags)
+    say(f"Agent {name}: requests may now loosen {_names(names)} (recorded in the audit "
+        f"trail as loosened_flags). Undo with: tappass agents forbid-loosening {name} "
+        f"{' '.join(flags)}")
+
+
+@agents.command("forbid-loosening")
+@click.argument("name")
+@click.argument("flags", nargs=-1, required=True, type=FLAG_NAME)
+def forbid_loosening(name: str, flags: tuple[str, ...]) -> None:
+    """Refuse (403 flag_locked) requests of agent NAME that set FLAGS looser than its own.
+
+    The default for every flag. mode=observe and pii=mask|redact|tokenize stay allowed:
+    lock the flag to refuse those too (tappass agents lock-flag NAME mode).
+    """
+    names = _change_names(name, "loosenable_flags", remove=flags)
+    say(f"Agent {name}: requests may loosen {_names(names)}; "
+        f"{', '.join(sorted(set(flags)))} may only be made stricter.")
+
+
+@agents.command("lock-flag")
+@click.argument("name")
+@click.argument("flags", nargs=-1, required=True, type=FLAG_NAME)
+def lock_flag(name: str, flags: tuple[str, ...]) -> None:
+    """Lock FLAGS for agent NAME: a request may only make them stricter (even mode=observe
+    is refused when mode is locked).
+    """
+    names = _change_names(name, "locked_flags", add=flags)
+    say(f"Agent {name}: locked flags {_names(names)}. Undo with: tappass agents unlock-flag "
+        f"{name} {' '.join(flags)}")
+
+
+@agents.command("unlock-flag")
+@click.argument("name")
+@click.argument("flags", nargs=-1, required=True, type=FLAG_NAME)
+def unlock_flag(name: str, flags: tuple[str, ...]) -> None:
+    """Unlock FLAGS for agent NAME (loosening them still needs allow-loosening)."""
+    names = _change_names(name, "locked_flags", remove=flags)
+    say(f"Agent {name}: locked flags {_names(names)}.")

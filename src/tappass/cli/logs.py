@@ -91,6 +91,8 @@ def describe_status(event: dict[str, Any]) -> str:
     lines = [text.rstrip(": ")]
     lines += [f"would block: {item.get('step')} ({item.get('reason') or 'no reason'})"
               for item in event.get("would_block") or ()]
+    if event.get("loosened_flags"):  # flags the request set looser than the agent's
+        lines.append(f"loosened by request: {', '.join(event['loosened_flags'])}")
     return "\n".join(lines)
 
 

@@ -59,6 +59,14 @@ class Pipeline:
     def name(self) -> str:
         return self.definition.name
 
+    def default_budget(self) -> str | None:
+        """The `budget` tier budget_enforcement applies when the flag is unset (None: no step)."""
+        for entries in self.phases.values():
+            for entry in entries:
+                if entry.spec.id == "budget_enforcement" and entry.step is not None:
+                    return str(entry.step.options.default_budget)
+        return None
+
     def unavailable(self) -> list[str]:
         return sorted({e.spec.id for entries in self.phases.values() for e in entries
                        if e.step is None})

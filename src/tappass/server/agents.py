@@ -13,8 +13,8 @@ from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, parse_json_object, request_error
 from tappass.services import Services
 
-_CREATE_FIELDS = {"name", "preset", "flags", "locked_flags"}
-_PATCH_FIELDS = {"preset", "enabled", "flags", "locked_flags"}
+_CREATE_FIELDS = {"name", "preset", "flags", "locked_flags", "loosenable_flags"}
+_PATCH_FIELDS = {"preset", "enabled", "flags", "locked_flags", "loosenable_flags"}
 
 
 def _only(body: dict[str, Any], allowed: set[str]) -> None:
@@ -34,7 +34,8 @@ async def create_agent(request: Request) -> Response:
         flags = body.get("flags")
         agent, key = await services.agents.create(
             body["name"], body.get("preset") or services.settings.default_preset,
-            {} if flags is None else flags, body.get("locked_flags") or [])
+            {} if flags is None else flags, body.get("locked_flags") or [],
+            body.get("loosenable_flags") or [])
     except RequestError as exc:
         return request_error(exc)
     return JSON({**public_view(agent), "api_key": key,

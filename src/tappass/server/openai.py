@@ -22,7 +22,7 @@ from tappass.errors import ConfigError, ProviderError, RequestError, StepError, 
 from tappass.pipeline.context import Context
 from tappass.pipeline.runner import Block, run_phase
 from tappass.pipeline.step import Phase
-from tappass.policy.flags import FlagLocked, format_flags, merge_flags, parse_flags
+from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
 from tappass.server.auth import bearer, is_admin
 from tappass.server.chat_request import parse_chat_request
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
@@ -68,12 +68,19 @@ async def _authenticate(request: Request, services: Services) -> AgentRecord:
 
 def _resolve_flags(request: Request, defaults: dict[str, str],
                    agent: AgentRecord) -> dict[str, str]:
-    """Pipeline defaults < agent flags < request flags, except flags the admin locked."""
+    """Pipeline defaults < agent flags < request flags: a request may make governance stricter
+    and loosen it only where the agent's admin allows (locked_flags, loosenable_flags)."""
     base = {**defaults, **agent.flags}
     header = request.headers.get("x-tappass-flags")
     if not header:
         return base
-    return merge_flags(base, parse_flags(header), agent.locked_flags)
+    requested = parse_flags(header)
+    default_budget = None
+    if "budget" in requested and "budget" not in base:
+        services: Services = request.app.state.services
+        default_budget = services.catalog.for_agent(agent).default_budget()
+    policy = FlagPolicy(agent.locked_flags, agent.loosenable_flags, agent.name)
+    return merge_flags(base, requested, policy, default_budget=default_budget)
 
 
 async def chat_completions(request: Request) -> Response:

@@ -25,6 +25,7 @@ class AgentRecord:
     updated_at: datetime
     overrides: dict[str, Any] = field(default_factory=dict)   # pipeline overrides (issue #3)
     locked_flags: list[str] = field(default_factory=list)     # flags a request may not change
+    loosenable_flags: list[str] = field(default_factory=list)  # flags a request may loosen
 
 
 @dataclass(slots=True)

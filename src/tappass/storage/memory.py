@@ -214,6 +214,7 @@ def _stored_agent(agent: AgentRecord) -> AgentRecord:
     stored.flags = loads(dumps(agent.flags))
     stored.overrides = loads(dumps(agent.overrides))
     stored.locked_flags = loads(dumps(agent.locked_flags))
+    stored.loosenable_flags = loads(dumps(agent.loosenable_flags))
     stored.created_at = to_utc(agent.created_at)
     stored.updated_at = to_utc(agent.updated_at)
     return stored

@@ -50,10 +50,11 @@ _CONSTRAINT_COLUMNS = {"agents_pkey": "id", "agents_name_key": "name",
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_prefix, key_hash,
-    overrides, locked_flags, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+    overrides, locked_flags, loosenable_flags, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = $1, flags = $2, enabled = $3, key_prefix = $4,
-    key_hash = $5, overrides = $6, locked_flags = $7, updated_at = $8 WHERE name = $9"""
+    key_hash = $5, overrides = $6, locked_flags = $7, loosenable_flags = $8, updated_at = $9
+    WHERE name = $10"""
 _SET_META = """INSERT INTO meta (key, value) VALUES ($1, $2)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)

@@ -44,9 +44,11 @@ from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
 _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_prefix, key_hash,
-    overrides, locked_flags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    overrides, locked_flags, loosenable_flags, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = ?, flags = ?, enabled = ?, key_prefix = ?,
-    key_hash = ?, overrides = ?, locked_flags = ?, updated_at = ? WHERE name = ?"""
+    key_hash = ?, overrides = ?, locked_flags = ?, loosenable_flags = ?, updated_at = ?
+    WHERE name = ?"""
 _SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)
