@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tappass.money import format_usd
+
 PIPE_WIDTH = 200
 MARKS: dict[str, tuple[str, str]] = {
     "ok": ("✓", "green"),
@@ -114,7 +116,7 @@ def fmt_ms(value: float | None) -> str:
 
 
 def fmt_cost(value: float | None) -> str:
-    return "-" if value is None else f"${value:.6f}"
+    return format_usd(value)
 
 
 def yes_no(value: bool) -> str:
