@@ -130,6 +130,22 @@ def test_assign_seed_command(run: Run, admin: httpx.Client, new_agent: NewAgent)
     assert admin.get(f"/v1/agents/{name}").json()["preset"] == "regulated"
 
 
+def test_assign_and_apply_take_the_agent_id(run: Run, admin: httpx.Client,
+                                            new_agent: NewAgent, tmp_path: Path) -> None:
+    name, _ = new_agent()
+    agent_id = admin.get(f"/v1/agents/{name}").json()["id"]
+    result = run(*argv(f"tappass gov assign {agent_id} --pipeline regulated"))
+    assert result.exit_code == 0, result.output
+    assert f"Agent {name} now runs regulated" in result.output
+    assert admin.get(f"/v1/agents/{name}").json()["preset"] == "regulated"
+    path = tmp_path / "pii.yaml"
+    path.write_text(PII_ALLOWLIST)
+    result = run("gov", "apply", str(path), "--agent", agent_id)
+    assert result.exit_code == 0, result.output
+    assert f"to agent {name}: pipeline" in result.output
+    assert admin.get(f"/v1/agents/{name}").json()["overrides"]
+
+
 def test_assign_unknown_pipeline_or_agent(run: Run, new_agent: NewAgent) -> None:
     name, _ = new_agent()
     result = run("gov", "assign", name, "--pipeline", "nope")

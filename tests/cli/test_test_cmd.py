@@ -172,7 +172,11 @@ def test_interactive_seed_command(run: Run) -> None:
     assert re.search(r"^before\s+validate_input\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^call\s+llm_call\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
-                     r"available in this version\s*$", out, re.MULTILINE)
+                     r"available in this versi…$", out, re.MULTILINE)  # fits 100 columns
+    assert max(map(len, out.splitlines()[2:])) <= 100
+    wide = run("test", "--wide", input="hello world\nquit\n").output
+    assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
+                     r"available in this version\s*$", wide, re.MULTILINE)
     assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
     assert "  answer: hello world\n" in out
     assert re.search(r"^✗ block at validate_input: invalid input: input contains NUL "

@@ -58,3 +58,19 @@ def test_memory_storage_with_several_workers_is_refused(tmp_path: Path) -> None:
     result = up(tmp_path, "--storage", "memory", "--workers", "2")
     assert result.exit_code == 1
     assert "--workers 1" in result.output
+
+
+def test_an_environment_key_replaces_a_saved_one(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tappass.cli import config
+    from tests.support.fake_upstream import free_port
+
+    served: list[object] = []
+    monkeypatch.setattr("tappass.cli.up._serve", served.append)
+    config.save(tmp_path, admin_key="tp_admin_generated-earlier")
+    result = up(tmp_path, "--storage", "memory", "--port", str(free_port()),
+                TAPPASS_ADMIN_API_KEY="tp_admin_from-the-environment")
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1
+    saved = config.load(tmp_path)
+    assert "admin_key" not in saved and saved["gateway_key_from_env"] is True

@@ -15,7 +15,16 @@ from urllib.parse import quote
 import click
 
 from tappass.cli._client import AdminClient, ApiError, agent_path
-from tappass.cli._output import add_row, details, print_json, say, show, table, warn
+from tappass.cli._output import (
+    add_row,
+    details,
+    print_json,
+    say,
+    show,
+    table,
+    warn,
+    wide_option,
+)
 from tappass.errors import ConfigError
 from tappass.yaml_source import load_yaml, message_line, node_line
 
@@ -48,19 +57,21 @@ def fmt_value(value: Any) -> str:
 
 
 @gov.command()
+@wide_option
 @json_option
-def pipelines(as_json: bool) -> None:
-    """List the presets and custom pipelines with their step counts."""
+def pipelines(wide: bool, as_json: bool) -> None:
+    """List the presets and custom pipelines with their step counts (slots per phase)."""
     page = AdminClient().get("/admin/pipelines")
     if as_json:
         print_json(page)
         return
-    rows = table("name", "kind", *PHASES, "total", "default", right=(*PHASES, "total"))
+    rows = table("name", "kind", *PHASES, "total", "default", right=(*PHASES, "total"),
+                 wide=wide, fixed=("kind", "default"))
     for row in page["data"]:
         counts = row["counts"]
         add_row(rows, row["name"], row["kind"], *(str(counts[k]) for k in (*PHASES, "total")),
                 "yes" if row["default"] else "")
-    show(rows)
+    show(rows, wide)
 
 
 @gov.command("pipeline")
@@ -108,8 +119,9 @@ def _print_phase(phase: str, view: dict[str, Any], unavailable: set[str]) -> Non
 @click.argument("step_id", metavar="ID")
 @click.option("--pipeline", default="default", show_default=True, metavar="NAME",
               help="The pipeline whose current option values to show.")
+@wide_option
 @json_option
-def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
+def show_step(step_id: str, pipeline: str, wide: bool, as_json: bool) -> None:
     """Show step ID (or an alias): what it detects, where it runs, its options and values."""
     view = AdminClient().get(f"/admin/steps/{quote(step_id, safe='')}",
                              params={"pipeline": pipeline})
@@ -129,12 +141,12 @@ def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
         say("No options.")
         return
     say()
-    rows = table("option", "type", "default", "current",
+    rows = table("option", "type", "default", "current", wide=wide,
                  title=f"Options (current values: pipeline {view['pipeline']['name']})")
     for option in view["options"]:
         add_row(rows, option["name"], option["type"], fmt_value(option["default"]),
                 fmt_value(option["current"]) if "current" in option else "(not run)")
-    show(rows)
+    show(rows, wide)
 
 
 @gov.command()
@@ -143,7 +155,7 @@ def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
               help="A preset (starter, standard, regulated) or a custom pipeline.")
 @json_option
 def assign(agent: str, pipeline: str, as_json: bool) -> None:
-    """Run agent AGENT (its name) on pipeline NAME; its overrides are kept."""
+    """Run agent AGENT (its name or id) on pipeline NAME; its overrides are kept."""
     result = AdminClient().patch(agent_path(agent, "pipeline"), {"preset": pipeline})
     if as_json:
         print_json(result)
@@ -185,7 +197,8 @@ def create_pipeline(name: str, base: str, enable: tuple[str, ...], disable: tupl
 
 @gov.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--agent", metavar="NAME", help="Apply to this agent (its preset and overrides).")
+@click.option("--agent", metavar="NAME", help="Apply to this agent, by name or id (its preset "
+              "and overrides).")
 @click.option("--pipeline", metavar="NAME", help="Apply to this custom pipeline (created if new).")
 @json_option
 def apply_file(file: Path, agent: str | None, pipeline: str | None, as_json: bool) -> None:
@@ -213,7 +226,7 @@ def apply_file(file: Path, agent: str | None, pipeline: str | None, as_json: boo
         print_json(result)
         return
     info = result.get("pipeline") or result
-    what = f"agent {agent}: pipeline" if agent else "pipeline"
+    what = f"agent {result['name']}: pipeline" if agent else "pipeline"
     say(f"Applied {source} to {what} {counts_line(info['name'], info['counts'])}.")
     if info.get("policy"):
         say(f"policy: {fmt_value(info['policy'])}")

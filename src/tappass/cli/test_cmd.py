@@ -3,8 +3,9 @@
 `tappass test FILE` runs a scenario file and prints one line per call and a closing
 `N expectations checked: N passed, N failed[, N skipped]` line. Exit codes (so it can gate a
 CI): 0 all checked expectations held, 1 an expectation failed, 2 the file is unusable, 3 no
-expectation was checked at all (every call skipped) unless `--allow-empty`. `tappass test` alone is interactive: each line typed is sent
-through the pipeline as a user message and every step's verdict and timing is printed.
+expectation was checked at all (every call skipped) unless `--allow-empty`.
+`tappass test` alone is interactive: each line typed is sent through the pipeline as a
+user message and every step's verdict and timing is printed.
 Presets are built locally; a custom pipeline or an agent's pipeline is read from the gateway.
 """
 
@@ -32,6 +33,7 @@ from tappass.cli._output import (
     show,
     table,
     warn,
+    wide_option,
 )
 from tappass.errors import ConfigError
 from tappass.pipeline.catalog import DEFAULT_ALIAS, build_custom
@@ -72,9 +74,10 @@ class BadScenarioFile(click.ClickException):
               help='Governance flags, e.g. "mode=observe, budget=dev".')
 @click.option("--allow-empty", is_flag=True, help="Exit 0 even when no expectation was "
               "checked (every call skipped).")
+@wide_option
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def test_command(file: Path | None, pipeline: str | None, flags_text: str,
-                 allow_empty: bool, as_json: bool) -> None:
+                 allow_empty: bool, wide: bool, as_json: bool) -> None:
     """Dry-run scenarios through a pipeline, with no real provider call.
 
     \b
@@ -95,7 +98,7 @@ def test_command(file: Path | None, pipeline: str | None, flags_text: str,
     except FlagError as exc:
         raise click.BadParameter(str(exc), param_hint="--flags") from None
     if file is None:
-        _interactive(_target(None, pipeline, flags), as_json)
+        _interactive(_target(None, pipeline, flags), as_json, wide)
         return
     try:
         scenario = load_scenario(file)
@@ -238,7 +241,7 @@ def execution_dict(run: Execution) -> dict[str, Any]:
 
 # -- interactive -------------------------------------------------------------------------------
 
-def _interactive(target: Target, as_json: bool) -> None:
+def _interactive(target: Target, as_json: bool, wide: bool) -> None:
     if not as_json:
         say(f"Dry run through {_describe(target)}; {ECHO_NOTE}.")
         say("Type a prompt and press Enter; `exit`, `quit` or Ctrl-D ends.")
@@ -253,7 +256,7 @@ def _interactive(target: Target, as_json: bool) -> None:
                 if as_json:
                     print_json_line(execution_dict(run))
                 else:
-                    _print_execution(run)
+                    _print_execution(run, wide)
         finally:
             runner.run(dry.close())
 
@@ -274,12 +277,13 @@ def _prompts(quiet: bool) -> Iterator[str]:
             yield line
 
 
-def _print_execution(run: Execution) -> None:
-    rows = table("phase", "step", "verdict", "ms", "reason", right=("ms",))
+def _print_execution(run: Execution, wide: bool) -> None:
+    rows = table("phase", "step", "verdict", "ms", "reason", right=("ms",), wide=wide,
+                 fixed=("phase", "step", "verdict"))
     for result in run.steps:
         add_row(rows, result.phase.value, result.step, result.verdict.value,
                 fmt_ms(result.duration_ms), result.reason)
-    show(rows)
+    show(rows, wide)
     mark = MARKS["ok" if run.outcome == "allow" else "fail"][0]
     say(f"{mark} {run.outcome}{_at(run)} ({fmt_ms(run.duration_ms)} ms)")
     for result in run.would_block:

@@ -95,9 +95,13 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
         raise click.ClickException(f"storage ({settings.storage_kind}): {exc}") from None
     url = f"http://{settings.host}:{settings.port}"
     if generated:
-        path = cli_config.save(settings.home, url=url, admin_key=generated)
+        path = cli_config.save(settings.home, url=url, admin_key=generated,
+                               gateway_key_from_env=None)
         click.echo(f"\nAdmin key (shown once; stored only as a hash, and saved for the CLI in "
                    f"{path}):\n  {generated}\n", err=True)
+    elif settings.admin_api_key is not None:
+        # the environment's key replaced any generated one: a saved key no longer works
+        cli_config.save(settings.home, url=url, admin_key=None, gateway_key_from_env=True)
     else:
         cli_config.remember_url(settings.home, url)
     _serve(settings)

@@ -75,7 +75,7 @@ async def update_agent(request: Request) -> Response:
     except RequestError as exc:
         return request_error(exc)
     if "enabled" in body or "flags" in body:
-        services.state.forget_agent(name)
+        services.state.forget_agent(agent.name)
     return JSON(public_view(agent))
 
 
@@ -92,8 +92,8 @@ async def rotate_key(request: Request) -> Response:
 async def delete_agent(request: Request) -> Response:
     try:
         services, name = await _admin_and_name(request)
-        await services.agents.delete(name)
+        agent = await services.agents.delete(name)
     except RequestError as exc:
         return request_error(exc)
-    services.state.forget_agent(name)
-    return JSON({"deleted": name})
+    services.state.forget_agent(agent.name)
+    return JSON({"deleted": agent.name, "id": agent.id})
