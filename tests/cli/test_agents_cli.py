@@ -244,3 +244,11 @@ def test_url_and_key_come_from_cli_json(run: Run, gateway: Gateway, tmp_path: Pa
     result = run("agents", "list", env={"TAPPASS_URL": None, "TAPPASS_ADMIN_API_KEY": None,
                                         "TAPPASS_HOME": str(home)})
     assert result.exit_code == 0 and name in result.output
+
+
+def test_add_warns_about_flags_no_implemented_step_acts_on(run: Run,
+                                                           unique_name: UniqueName) -> None:
+    result = run("agents", "add", unique_name("flagged"), "--flags", "pii=mask,email=block")
+    assert result.exit_code == 0, result.output
+    assert "! flags.pii=mask: the steps acting on it" in result.output
+    assert "! flags.email=block: the steps acting on it (detect_pii)" in result.output

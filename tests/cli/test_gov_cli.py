@@ -303,3 +303,23 @@ def test_bad_files_are_refused_before_sending(run: Run, tmp_path: Path, text: st
     result = run("gov", "apply", str(write(tmp_path, text)), "--agent", "anyone")
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_apply_warns_about_a_step_this_version_does_not_run(run: Run, new_agent: NewAgent,
+                                                             tmp_path: Path) -> None:
+    name, _ = new_agent()
+    path = tmp_path / "injection.yaml"
+    path.write_text("overrides:\n  categories:\n    injection_protection:\n"
+                    "      enabled: true\n      sensitivity: high\n")
+    result = run("gov", "apply", str(path), "--agent", name)
+    assert result.exit_code == 0, result.output
+    assert (f"! {path}:3: overrides.categories.injection_protection: detect_prompt_injection "
+            "(sensitivity) is not implemented in this version") in result.output
+
+
+def test_create_pipeline_warns_about_unimplemented_steps(run: Run,
+                                                         unique_name: UniqueName) -> None:
+    result = run(*argv(CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))))
+    assert result.exit_code == 0, result.output
+    assert "! enable: tool_poisoning_detection is not implemented in this version" \
+        in result.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import click
@@ -50,6 +50,12 @@ def say(text: str = "", style: str | None = None) -> None:
 
 def warn(text: str) -> None:
     say(f"! {text}", style="yellow")
+
+
+def warn_all(result: Mapping[str, Any], where: Callable[[str], str] = lambda w: w) -> None:
+    """Print the `warnings` of an admin API answer, one `! ...` line each."""
+    for warning in result.get("warnings") or ():
+        warn(where(str(warning)))
 
 
 def table(*headers: str, right: Iterable[str] = (), title: str | None = None,

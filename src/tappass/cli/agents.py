@@ -18,6 +18,7 @@ from tappass.cli._output import (
     show,
     table,
     warn,
+    warn_all,
     wide_option,
     yes_no,
 )
@@ -63,6 +64,7 @@ def add(name: str | None, name_option: str | None, preset: str | None, flags_tex
         return
     say(f"Registered agent {agent['name']} (id {agent['id']}, preset {agent['preset']}, "
         f"flags {fmt_flags(agent.get('flags'))}).")
+    warn_all(agent)
     _print_key(agent["api_key"])
 
 

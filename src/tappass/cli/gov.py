@@ -23,6 +23,7 @@ from tappass.cli._output import (
     show,
     table,
     warn,
+    warn_all,
     wide_option,
 )
 from tappass.errors import ConfigError
@@ -162,6 +163,7 @@ def assign(agent: str, pipeline: str, as_json: bool) -> None:
         return
     info = result["pipeline"]
     say(f"Agent {result['name']} now runs {counts_line(info['name'], info['counts'])}.")
+    warn_all(result)
 
 
 @gov.command("create-pipeline")
@@ -192,6 +194,7 @@ def create_pipeline(name: str, base: str, enable: tuple[str, ...], disable: tupl
         print_json(view)
         return
     say(f"Created pipeline {counts_line(view['name'], view['counts'])}.")
+    warn_all(view)
     say(f"Assign it to an agent: tappass gov assign AGENT --pipeline {view['name']}")
 
 
@@ -230,6 +233,13 @@ def apply_file(file: Path, agent: str | None, pipeline: str | None, as_json: boo
     say(f"Applied {source} to {what} {counts_line(info['name'], info['counts'])}.")
     if info.get("policy"):
         say(f"policy: {fmt_value(info['policy'])}")
+    warn_all(result, lambda warning: _at_line(source, root, warning))
+
+
+def _at_line(source: str, root: Any, message: str) -> str:
+    """`file:line: message` when the message's leading path is written in the file."""
+    line = message_line(message, root)
+    return f"{source}:{line}: {message}" if line else f"{source}: {message}"
 
 
 def _read(file: Path, source: str) -> tuple[dict[str, Any], Any]:

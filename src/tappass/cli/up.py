@@ -108,11 +108,15 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
 
 
 def _announce(s: Settings, license_key: str | None) -> None:
+    from tappass.settings import inert_settings_warning
+
     where = {"memory": "in memory (data is lost on exit)",
              "local": f"SQLite at {s.sqlite_path}",
              "postgres": "PostgreSQL"}[s.storage_kind]
     click.echo(f"TapPass gateway on http://{s.host}:{s.port}  storage: {where}  "
                f"workers: {s.workers}", err=True)
+    if warning := inert_settings_warning():  # once, before any worker starts
+        click.echo(warning, err=True)
     if license_key:
         click.echo("note: --license is not needed by the open-source gateway; ignored.",
                    err=True)
