@@ -16,6 +16,7 @@ import yaml
 
 from tests.cli.conftest import Run
 from tests.seeds import NAMES, snippet
+from tests.support.gateway import Gateway
 
 NewAgent = Callable[..., tuple[str, str]]
 UniqueName = Callable[[str], str]
@@ -71,6 +72,25 @@ def test_pipeline_shows_steps_by_phase_and_category(run: Run, admin: httpx.Clien
             assert f"\n  {category} ({len(steps)})\n" in result.output
     assert "    detect_pii  (unavailable)" in result.output
     assert re.search(r"^    validate_input$", result.output, re.MULTILINE)
+
+
+def test_pipeline_says_steps_and_slots_as_the_header_counts_them(run: Run,
+                                                                 new_agent: NewAgent,
+                                                                 gateway: Gateway) -> None:
+    _, key = new_agent(preset="regulated")
+    reply = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
+                       headers={"Authorization": f"Bearer {key}"},
+                       json={"model": "tappass/echo",
+                             "messages": [{"role": "user", "content": "hi"}]})
+    entries = [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
+    unavailable = [step for step, verdict in entries if verdict == "unavailable"]
+    out = run("gov", "pipeline", "regulated").output
+    assert out.splitlines()[1] == (
+        f"{len(entries)} slots (a step in one phase; X-TapPass-Steps lists one entry per slot): "
+        f"{len({s for s, _ in entries})} distinct steps, 4 of them in two phases (detect_pii, "
+        "detect_secrets, taint_tracking, check_exfiltration)")
+    assert (f"! {len(set(unavailable))} steps in {len(unavailable)} slots are registered but "
+            "not implemented") in out
 
 
 def test_pipeline_json_is_the_gateway_view(run: Run, admin: httpx.Client) -> None:

@@ -51,6 +51,19 @@ def counts_line(name: str, counts: dict[str, int]) -> str:
             f"{counts['after']} after = {counts['total']} steps")
 
 
+def slots_line(view: dict[str, Any]) -> str:
+    """`45 slots: 41 distinct steps, 4 of them in two phases (...)`: what the counts count."""
+    phases: dict[str, list[str]] = {}
+    for phase in PHASES:
+        for row in view["phases"][phase]:
+            phases.setdefault(row["step"], []).append(phase)
+    twice = [step for step, where in phases.items() if len(where) > 1]
+    total = sum(len(where) for where in phases.values())
+    line = f"{total} slots (a step in one phase; X-TapPass-Steps lists one entry per slot): " \
+           f"{len(phases)} distinct steps"
+    return line + (f", {len(twice)} of them in two phases ({', '.join(twice)})" if twice else "")
+
+
 def fmt_value(value: Any) -> str:
     if value is None:
         return "-"
@@ -85,6 +98,7 @@ def show_pipeline(name: str, as_json: bool) -> None:
         print_json(view)
         return
     say(counts_line(view["name"], view["counts"]))
+    say(slots_line(view))
     say(f"{view['kind']}{', the default' if view.get('default') else ''}: "
         f"{view['description']}")
     if view.get("spec"):
@@ -98,9 +112,11 @@ def show_pipeline(name: str, as_json: bool) -> None:
         say()
         say(f"policy: {fmt_value(view['policy'])}")
     if unavailable:
+        slots = sum(1 for phase in PHASES for row in view["phases"][phase]
+                    if row["step"] in unavailable)
         say()
-        warn(f"{len(unavailable)} steps are registered but not implemented in this version: "
-             "they are recorded as 'unavailable' and never block.")
+        warn(f"{len(unavailable)} steps in {slots} slots are registered but not implemented "
+             "in this version: they are recorded as 'unavailable' and never block.")
 
 
 def _print_phase(phase: str, view: dict[str, Any], unavailable: set[str]) -> None:
