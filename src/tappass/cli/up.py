@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -104,7 +109,33 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
         cli_config.save(settings.home, url=url, admin_key=None, gateway_key_from_env=True)
     else:
         cli_config.remember_url(settings.home, url)
-    _serve(settings)
+    with _signals_stop_cleanly():
+        _serve(settings)
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM reached `tappass up` itself: the normal way to stop the gateway."""
+
+
+@contextmanager
+def _signals_stop_cleanly() -> Iterator[None]:
+    """Exit 0 on Ctrl-C or SIGTERM instead of dying of the signal (uvicorn re-raises the
+    signal it handled once it has shut down), so `make up` and shells report nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _announce(s: Settings, license_key: str | None) -> None:
