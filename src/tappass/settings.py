@@ -149,6 +149,7 @@ NOT_IMPLEMENTED = {
     "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
     "TAPPASS_VAULT_KEY": "the key vault", "TAPPASS_JWT_SECRET": "dashboard sessions",
     "TAPPASS_LICENSE": "licensing (the open-source gateway needs none)",
+    "TAPPASS_KV_URL": "shared counters (today they are per process)",
 }
 # read by the CLI and the SDK, not by the gateway
 CLIENT_VARIABLES = frozenset({"TAPPASS_URL", "TAPPASS_API_KEY", "TAPPASS_FLAGS"})
@@ -168,9 +169,9 @@ def inert_variables(environ: Mapping[str, str] | None = None) -> tuple[list[str]
     """(set but not implemented in this version, set but unknown) TAPPASS_* variables."""
     env = os.environ if environ is None else environ
     known = known_variables()
-    names = sorted(n for n in env if n.upper().startswith("TAPPASS_") and n.upper() not in known)
+    names = sorted(n for n in env if n.upper().startswith("TAPPASS_"))
     planned = [n for n in names if n.upper() in NOT_IMPLEMENTED]
-    return planned, [n for n in names if n.upper() not in NOT_IMPLEMENTED]
+    return planned, [n for n in names if n.upper() not in known | NOT_IMPLEMENTED.keys()]
 
 
 def inert_settings_warning(environ: Mapping[str, str] | None = None) -> str | None:
