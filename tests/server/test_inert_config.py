@@ -64,6 +64,8 @@ async def test_every_agent_route_takes_the_id(gateway: Gateway) -> None:
     assert assigned.json()["pipeline"]["name"] == "regulated"
     rotated = await client.post(f"/v1/agents/{agent_id}/rotate-key", headers=headers)
     assert (await gateway.chat(rotated.json()["api_key"])).status_code == 200
+    audit = await client.get("/v1/audit", headers=headers, params={"agent": agent_id})
+    assert {e["agent"] for e in audit.json()["data"]} == {"by-id"} and audit.json()["count"] == 2
     deleted = await client.delete(f"/v1/agents/{agent_id}", headers=headers)
     assert deleted.json() == {"deleted": "by-id", "id": agent_id}
     missing = await client.get(f"/v1/agents/{agent_id}", headers=headers)
