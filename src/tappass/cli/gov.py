@@ -51,17 +51,18 @@ def counts_line(name: str, counts: dict[str, int]) -> str:
             f"{counts['after']} after = {counts['total']} steps")
 
 
-def slots_line(view: dict[str, Any]) -> str:
-    """`45 slots: 41 distinct steps, 4 of them in two phases (...)`: what the counts count."""
+def slots_line(view: dict[str, Any]) -> list[str]:
+    """What the counts count: `45 slots: 41 steps, 4 of them twice (...)`."""
     phases: dict[str, list[str]] = {}
     for phase in PHASES:
         for row in view["phases"][phase]:
             phases.setdefault(row["step"], []).append(phase)
     twice = [step for step, where in phases.items() if len(where) > 1]
     total = sum(len(where) for where in phases.values())
-    line = f"{total} slots (a step in one phase; X-TapPass-Steps lists one entry per slot): " \
-           f"{len(phases)} distinct steps"
-    return line + (f", {len(twice)} of them in two phases ({', '.join(twice)})" if twice else "")
+    line = f"{total} slots: {len(phases)} steps"
+    if twice:
+        line += f", {len(twice)} of them twice ({', '.join(twice)})"
+    return [line, "(a slot is a step in one phase; X-TapPass-Steps lists one entry per slot)"]
 
 
 def fmt_value(value: Any) -> str:
@@ -98,7 +99,8 @@ def show_pipeline(name: str, as_json: bool) -> None:
         print_json(view)
         return
     say(counts_line(view["name"], view["counts"]))
-    say(slots_line(view))
+    for line in slots_line(view):
+        say(line)
     say(f"{view['kind']}{', the default' if view.get('default') else ''}: "
         f"{view['description']}")
     if view.get("spec"):
@@ -115,8 +117,8 @@ def show_pipeline(name: str, as_json: bool) -> None:
         slots = sum(1 for phase in PHASES for row in view["phases"][phase]
                     if row["step"] in unavailable)
         say()
-        warn(f"{len(unavailable)} steps in {slots} slots are registered but not implemented "
-             "in this version: they are recorded as 'unavailable' and never block.")
+        warn(f"{len(unavailable)} steps in {slots} slots are not implemented in this version: "
+             "they report 'unavailable', never block.")
 
 
 def _print_phase(phase: str, view: dict[str, Any], unavailable: set[str]) -> None:
