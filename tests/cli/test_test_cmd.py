@@ -44,7 +44,7 @@ def test_seed_scenario_file_checks_nothing_and_exits_3(run: Run,
     skipped = "skipped: tool-call scenarios are evaluated once tool governance lands"
     assert re.search(rf"^- gmail\.search\s+{skipped}$", result.output, re.MULTILINE)
     assert re.search(rf"^- gmail\.send\s+{skipped}$", result.output, re.MULTILINE)
-    assert "nothing leaves this machine" in result.output
+    assert "Nothing leaves this machine" in result.output
 
 
 def test_allow_empty_accepts_a_file_that_checks_nothing(run: Run) -> None:

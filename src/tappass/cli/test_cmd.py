@@ -54,7 +54,7 @@ from tappass.scenarios import (
 )
 from tappass.settings import load_settings
 
-ECHO_NOTE = "nothing leaves this machine: every model is answered by the demo echo model"
+ECHO_NOTE = "Nothing leaves this machine: every model is answered by the demo echo model."
 QUIT = {"exit", "quit", ":q"}
 EXIT_FAILED, EXIT_NOTHING_CHECKED = 1, 3
 LABEL_MAX = 40
@@ -166,7 +166,8 @@ def _describe(target: Target) -> str:
 
 def _print_results(scenario: Scenario, target: Target, results: list[CallResult],
                    summary: dict[str, int]) -> None:
-    say(f"{scenario.source}: {len(results)} calls through {_describe(target)}; {ECHO_NOTE}")
+    say(f"{scenario.source}: {len(results)} calls through {_describe(target)}")
+    say(ECHO_NOTE)
     say()
     width = min(max(len(label(r.call)) for r in results), LABEL_MAX)
     for result in results:
@@ -243,7 +244,8 @@ def execution_dict(run: Execution) -> dict[str, Any]:
 
 def _interactive(target: Target, as_json: bool, wide: bool) -> None:
     if not as_json:
-        say(f"Dry run through {_describe(target)}; {ECHO_NOTE}.")
+        say(f"Dry run through {_describe(target)}")
+        say(ECHO_NOTE)
         say("Type a prompt and press Enter; `exit`, `quit` or Ctrl-D ends.")
     dry = DryRun(target)
     with asyncio.Runner() as runner:
