@@ -19,8 +19,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[postgres,test]'
 	touch $@ $(VENV)/.installed-run
 
+# Ctrl-C (or SIGTERM) stops the gateway cleanly: `tappass up` then exits 0, and should it
+# ever die of the signal, the shell (which outlives it) still exits 0, so make prints no
+# `*** [up] Interrupt` or `Terminated` line; any other failure keeps its exit code.
 up: $(VENV)/.installed-run
-	$(BIN)/tappass up $(ARGS)
+	@trap : INT TERM; $(BIN)/tappass up $(ARGS); code=$$?; \
+	if [ $$code -eq 130 ] || [ $$code -eq 143 ]; then exit 0; fi; exit $$code
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q $(ARGS)

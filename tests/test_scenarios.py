@@ -196,7 +196,7 @@ async def test_tool_calls_are_skipped_not_failed() -> None:
     scenario = load_scenario(SCENARIOS / "hr-agent.yaml")
     results = await run_scenario(scenario, STANDARD)
     assert [(r.status, r.note) for r in results] == [("skipped", TOOL_SKIP)] * 2
-    assert tally(results) == {"passed": 0, "failed": 0, "skipped": 2}
+    assert tally(results) == {"passed": 0, "failed": 0, "skipped": 2, "checked": 0}
 
 
 async def test_custom_pipeline_definition_runs() -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Stream,
         TapPassError,
         UpstreamError,
+        UpstreamRateLimitError,
         WouldBlock,
     )
 
@@ -60,6 +61,7 @@ __all__ = [
     "Stream",
     "TapPassError",
     "UpstreamError",
+    "UpstreamRateLimitError",
     "WouldBlock",
     "__version__",
 ]

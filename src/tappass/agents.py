@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from tappass.storage.base import Store
 
 CACHE_SECONDS = 1.0
+ID_PREFIX = "ag_"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class NotFound(RequestError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"agent {name!r} not found", field="name", status=404,
+        super().__init__(f"agent {name!r} not found (by name or id); list agents with "
+                         "GET /v1/agents or `tappass agents list`", field="name", status=404,
                          code="agent_not_found")
 
 
@@ -90,10 +92,16 @@ class AgentDirectory:
         self._on_change()
 
     async def get(self, name: str) -> AgentRecord:
+        """The agent called `name`, or whose id is `name` (`ag_...`); NotFound otherwise."""
         agent = await self._store.get_agent(name)
+        if agent is None and name.startswith(ID_PREFIX):
+            agent = await self.get_by_id(name)
         if agent is None:
             raise NotFound(name)
         return agent
+
+    async def get_by_id(self, agent_id: str) -> AgentRecord | None:
+        return next((a for a in await self._store.list_agents() if a.id == agent_id), None)
 
     async def list(self) -> list[AgentRecord]:
         return await self._store.list_agents()
@@ -148,10 +156,11 @@ class AgentDirectory:
         self._forget(agent)
         return updated, key
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str) -> AgentRecord:
         agent = await self.get(name)
-        await self._store.delete_agent(name)
+        await self._store.delete_agent(agent.name)
         self._forget(agent)
+        return agent
 
 
 def _names(names: Any) -> Any:

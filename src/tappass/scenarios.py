@@ -315,7 +315,8 @@ def _miss(call: Call, run: Execution) -> str:
 
 
 def tally(results: Iterable[CallResult]) -> dict[str, int]:
+    """passed, failed, skipped, and `checked`: the expectations actually evaluated."""
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for result in results:
         counts[result.status] += 1
-    return counts
+    return {**counts, "checked": counts["passed"] + counts["failed"]}

@@ -7,6 +7,7 @@ CLI choose their environment first. Every error names the variable and what it e
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -137,3 +138,52 @@ def load_settings(**overrides: object) -> Settings:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+# Named in the product documents for features this version does not have yet: setting them
+# changes nothing, so the gateway says so at start (the entry goes when the feature lands).
+NOT_IMPLEMENTED = {
+    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_LLM_JUDGE_ENABLED": "the LLM judge",
+    "TAPPASS_LLM_JUDGE_MODEL": "the LLM judge", "TAPPASS_NER_ENABLED": "NER detection",
+    "TAPPASS_NER_MODEL": "NER detection", "TAPPASS_SSO_PROVIDER": "single sign-on",
+    "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
+    "TAPPASS_VAULT_KEY": "the key vault", "TAPPASS_JWT_SECRET": "dashboard sessions",
+    "TAPPASS_LICENSE": "licensing (the open-source gateway needs none)",
+    "TAPPASS_KV_URL": "shared counters (today they are per process)",
+}
+# read by the CLI and the SDK, not by the gateway
+CLIENT_VARIABLES = frozenset({"TAPPASS_URL", "TAPPASS_API_KEY", "TAPPASS_FLAGS"})
+
+
+def known_variables() -> frozenset[str]:
+    """Every TAPPASS_* name a Settings field reads, plus the CLI's and the SDK's own."""
+    names = set(CLIENT_VARIABLES)
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [f"TAPPASS_{field}"]
+        names.update(str(c).upper() for c in choices if str(c).upper().startswith("TAPPASS_"))
+    return frozenset(names)
+
+
+def inert_variables(environ: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """(set but not implemented in this version, set but unknown) TAPPASS_* variables."""
+    env = os.environ if environ is None else environ
+    known = known_variables()
+    names = sorted(n for n in env if n.upper().startswith("TAPPASS_"))
+    planned = [n for n in names if n.upper() in NOT_IMPLEMENTED]
+    return planned, [n for n in names if n.upper() not in known | NOT_IMPLEMENTED.keys()]
+
+
+def inert_settings_warning(environ: Mapping[str, str] | None = None) -> str | None:
+    """One line naming every TAPPASS_* variable the gateway ignores, or None."""
+    planned, unknown = inert_variables(environ)
+    parts = []
+    if planned:
+        parts.append(f"{', '.join(planned)} {'is' if len(planned) == 1 else 'are'} not "
+                     "implemented in this version")
+    if unknown:
+        parts.append(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a "
+                     "TapPass setting (a typo?)")
+    if not parts:
+        return None
+    return f"warning: ignored: {'; '.join(parts)}. Settings: docs/configuration.md"

@@ -110,7 +110,8 @@ def test_list_and_show(run: Run, new_agent: NewAgent) -> None:
     result = run("agents", "list")
     assert result.exit_code == 0
     row = next(line for line in result.output.splitlines() if line.startswith(name))
-    assert row.split()[1:4] == ["regulated", "yes", "mode=observe"]
+    assert row.split()[1].startswith("ag_")
+    assert row.split()[2:5] == ["regulated", "yes", "mode=observe"]
     listed = json.loads(run("agents", "list", "--json").stdout)
     assert name in [agent["name"] for agent in listed["data"]]
     shown = run("agents", "show", name).output
@@ -181,11 +182,58 @@ def test_unreachable_gateway_says_what_to_do(run: Run) -> None:
 def test_wrong_or_missing_admin_key_says_what_to_do(run: Run) -> None:
     result = run("agents", "list", env={"TAPPASS_ADMIN_API_KEY": "tp_admin_wrong"})
     assert result.exit_code == 1
-    assert "the admin key was rejected: set TAPPASS_ADMIN_API_KEY" in result.output
+    assert "the admin key from TAPPASS_ADMIN_API_KEY was rejected" in result.output
+    assert "export TAPPASS_ADMIN_API_KEY=" in result.output
     assert "tp_admin_wrong" not in result.output
     result = run("agents", "list", env={"TAPPASS_ADMIN_API_KEY": None})
     assert result.exit_code == 1
-    assert "no admin key found" in result.output and "cli.json" in result.output
+    assert "no admin key found (TAPPASS_ADMIN_API_KEY is not set in this shell, and " \
+        in result.output and "cli.json does not exist" in result.output
+
+
+def test_the_environment_key_wins_over_cli_json(run: Run, gateway: Gateway, tmp_path: Path,
+                                               new_agent: NewAgent) -> None:
+    name, _ = new_agent()
+    home = tmp_path / "saved"
+    config.save(home, url=gateway.url, admin_key="tp_admin_stale")
+    result = run("agents", "list", env={"TAPPASS_HOME": str(home)})
+    assert result.exit_code == 0 and name in result.output
+    stale = run("agents", "list", env={"TAPPASS_HOME": str(home),
+                                       "TAPPASS_ADMIN_API_KEY": None})
+    assert f"the admin key from {home / 'cli.json'} was rejected" in stale.output
+
+
+def test_no_key_after_a_gateway_started_with_the_environment_key(run: Run, gateway: Gateway,
+                                                                 tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    config.save(home, url=gateway.url, gateway_key_from_env=True)
+    result = run("agents", "list", env={"TAPPASS_HOME": str(home),
+                                        "TAPPASS_ADMIN_API_KEY": None})
+    assert result.exit_code == 1
+    assert "holds no key because the gateway was started with TAPPASS_ADMIN_API_KEY set" \
+        in result.output
+
+
+def test_agent_commands_take_the_id(run: Run, admin: httpx.Client, chat: Chat,
+                                    new_agent: NewAgent) -> None:
+    name, key = new_agent()
+    agent_id = admin.get(f"/v1/agents/{name}").json()["id"]
+    assert name in run("agents", "show", agent_id).output
+    result = run("agents", "disable", agent_id)
+    assert result.exit_code == 0, result.output
+    assert f"Agent {name} disabled" in result.output
+    assert chat(key).status_code == 403
+    assert run("agents", "enable", agent_id).exit_code == 0
+    assert chat(key).status_code == 200
+    assert f"Agent {name} now uses the regulated" in \
+        run("agents", "set-preset", agent_id, "regulated").output
+    new_key = printed_key(run("agents", "rotate-key", agent_id).output)
+    assert chat(new_key).status_code == 200 and chat(key).status_code == 401
+    result = run("agents", "delete", agent_id, "--yes")
+    assert result.exit_code == 0 and f"Agent {name} deleted." in result.output
+    assert admin.get(f"/v1/agents/{name}").status_code == 404
+    missing = run("agents", "show", agent_id)
+    assert missing.exit_code == 1 and "not found (by name or id)" in missing.output
 
 
 def test_url_and_key_come_from_cli_json(run: Run, gateway: Gateway, tmp_path: Path,
@@ -196,3 +244,11 @@ def test_url_and_key_come_from_cli_json(run: Run, gateway: Gateway, tmp_path: Pa
     result = run("agents", "list", env={"TAPPASS_URL": None, "TAPPASS_ADMIN_API_KEY": None,
                                         "TAPPASS_HOME": str(home)})
     assert result.exit_code == 0 and name in result.output
+
+
+def test_add_warns_about_flags_no_implemented_step_acts_on(run: Run,
+                                                           unique_name: UniqueName) -> None:
+    result = run("agents", "add", unique_name("flagged"), "--flags", "pii=mask,email=block")
+    assert result.exit_code == 0, result.output
+    assert "! flags.pii=mask: the steps acting on it" in result.output
+    assert "! flags.email=block: the steps acting on it (detect_pii)" in result.output

@@ -16,6 +16,7 @@ import yaml
 
 from tests.cli.conftest import Run
 from tests.seeds import NAMES, snippet
+from tests.support.gateway import Gateway
 
 NewAgent = Callable[..., tuple[str, str]]
 UniqueName = Callable[[str], str]
@@ -73,6 +74,26 @@ def test_pipeline_shows_steps_by_phase_and_category(run: Run, admin: httpx.Clien
     assert re.search(r"^    validate_input$", result.output, re.MULTILINE)
 
 
+def test_pipeline_says_steps_and_slots_as_the_header_counts_them(run: Run,
+                                                                 new_agent: NewAgent,
+                                                                 gateway: Gateway) -> None:
+    _, key = new_agent(preset="regulated")
+    reply = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
+                       headers={"Authorization": f"Bearer {key}"},
+                       json={"model": "tappass/echo",
+                             "messages": [{"role": "user", "content": "hi"}]})
+    entries = [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
+    unavailable = [step for step, verdict in entries if verdict == "unavailable"]
+    out = run("gov", "pipeline", "regulated").output
+    distinct = len({s for s, _ in entries})
+    assert out.splitlines()[1] == (
+        f"{len(entries)} slots: {distinct} steps, 4 of them twice (detect_pii, "
+        "detect_secrets, taint_tracking, check_exfiltration)")
+    assert (f"! {len(set(unavailable))} steps in {len(unavailable)} slots are not implemented "
+            "in this version") in out
+    assert max(map(len, out.splitlines())) <= 100
+
+
 def test_pipeline_json_is_the_gateway_view(run: Run, admin: httpx.Client) -> None:
     result = run("gov", "pipeline", "regulated", "--json")
     assert json.loads(result.output) == admin.get("/admin/pipelines/regulated").json()
@@ -128,6 +149,22 @@ def test_assign_seed_command(run: Run, admin: httpx.Client, new_agent: NewAgent)
     assert f"Agent {name} now runs regulated: 24 before / 8 call / 13 after = 45 steps." \
         in result.output
     assert admin.get(f"/v1/agents/{name}").json()["preset"] == "regulated"
+
+
+def test_assign_and_apply_take_the_agent_id(run: Run, admin: httpx.Client,
+                                            new_agent: NewAgent, tmp_path: Path) -> None:
+    name, _ = new_agent()
+    agent_id = admin.get(f"/v1/agents/{name}").json()["id"]
+    result = run(*argv(f"tappass gov assign {agent_id} --pipeline regulated"))
+    assert result.exit_code == 0, result.output
+    assert f"Agent {name} now runs regulated" in result.output
+    assert admin.get(f"/v1/agents/{name}").json()["preset"] == "regulated"
+    path = tmp_path / "pii.yaml"
+    path.write_text(PII_ALLOWLIST)
+    result = run("gov", "apply", str(path), "--agent", agent_id)
+    assert result.exit_code == 0, result.output
+    assert f"to agent {name}: pipeline" in result.output
+    assert admin.get(f"/v1/agents/{name}").json()["overrides"]
 
 
 def test_assign_unknown_pipeline_or_agent(run: Run, new_agent: NewAgent) -> None:
@@ -287,3 +324,23 @@ def test_bad_files_are_refused_before_sending(run: Run, tmp_path: Path, text: st
     result = run("gov", "apply", str(write(tmp_path, text)), "--agent", "anyone")
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_apply_warns_about_a_step_this_version_does_not_run(run: Run, new_agent: NewAgent,
+                                                             tmp_path: Path) -> None:
+    name, _ = new_agent()
+    path = tmp_path / "injection.yaml"
+    path.write_text("overrides:\n  categories:\n    injection_protection:\n"
+                    "      enabled: true\n      sensitivity: high\n")
+    result = run("gov", "apply", str(path), "--agent", name)
+    assert result.exit_code == 0, result.output
+    assert (f"! {path}:3: overrides.categories.injection_protection: detect_prompt_injection "
+            "(sensitivity) is not implemented in this version") in result.output
+
+
+def test_create_pipeline_warns_about_unimplemented_steps(run: Run,
+                                                         unique_name: UniqueName) -> None:
+    result = run(*argv(CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))))
+    assert result.exit_code == 0, result.output
+    assert "! enable: tool_poisoning_detection is not implemented in this version" \
+        in result.output

@@ -20,12 +20,12 @@ def test_logs_shows_the_calls_just_made_newest_first(run: Run, chat: Chat,
     name, key = new_agent()
     assert chat(key).status_code == 200
     assert chat(key, "bad\x00input").status_code == 403
-    result = run("logs", "--agent", name)
+    result = run("logs", "--agent", name, "--wide")
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if name in line]
     assert len(rows) == 2
     assert f"blocked by validate_input: {NUL_REASON}" in rows[0]
-    assert re.search(r"tappass/echo\s+allowed\s+enforce\s+\d+\.\d{3}\s+\$0\.000000", rows[1])
+    assert re.search(r"tappass/echo\s+allowed\s+enforce\s+\d+\.\d{3}\s+\$0\.00\s+-\s*$", rows[1])
 
 
 def test_verbose_shows_every_step_with_its_duration(run: Run, chat: Chat,
@@ -51,7 +51,7 @@ def test_blocked_filter_shows_the_disabled_agents_call(run: Run, admin: httpx.Cl
     assert run("logs", "--agent", name, "--blocked").output.startswith("No blocked requests")
     admin.patch(f"/v1/agents/{name}", json={"enabled": False})
     assert chat(key).status_code == 403
-    result = run("logs", "--agent", name, "--blocked", "--verbose")
+    result = run("logs", "--agent", name, "--blocked", "--verbose", "--wide")
     rows = [line for line in result.output.splitlines() if name in line]
     assert len(rows) == 2  # the summary row and the verbose heading of the one event
     assert f"blocked by authentication: agent '{name}' is disabled" in rows[0]
@@ -62,7 +62,7 @@ def test_observe_mode_shows_what_would_have_been_blocked(run: Run, chat: Chat,
                                                          new_agent: NewAgent) -> None:
     name, key = new_agent()
     assert chat(key, "bad\x00input", flags="mode=observe").status_code == 200
-    result = run("logs", "--agent", name)
+    result = run("logs", "--agent", name, "--wide")
     assert re.search(r"allowed\s+observe", result.output)
     assert f"would block: validate_input ({NUL_REASON})" in result.output
 
@@ -70,7 +70,7 @@ def test_observe_mode_shows_what_would_have_been_blocked(run: Run, chat: Chat,
 def test_failed_call_shows_the_error(run: Run, chat: Chat, new_agent: NewAgent) -> None:
     name, key = new_agent()
     assert chat(key, model="gpt-4o").status_code >= 500
-    result = run("logs", "--agent", name)
+    result = run("logs", "--agent", name, "--wide")
     assert "failed: provider 'openai' is not configured" in result.output
 
 
@@ -97,4 +97,29 @@ def test_no_events_and_bad_limit(run: Run) -> None:
 def test_logs_errors_say_what_to_do(run: Run) -> None:
     result = run("logs", env={"TAPPASS_ADMIN_API_KEY": "tp_admin_wrong"})
     assert result.exit_code == 1
-    assert "the admin key was rejected" in result.output
+    assert "the admin key from TAPPASS_ADMIN_API_KEY was rejected" in result.output
+
+
+def test_compact_rows_fit_100_columns_and_wide_shows_them_whole(
+        run: Run, chat: Chat, new_agent: NewAgent) -> None:
+    name, key = new_agent("a-rather-long-agent-name-for-the-table")
+    assert chat(key, "bad\x00input").status_code == 403
+    assert chat(key, "bad\x00input", flags="mode=observe").status_code == 200
+    for args in ((), ("--verbose",)):
+        compact = run("logs", "--agent", name, *args).output
+        assert max(map(len, compact.splitlines())) <= 100, compact
+        assert "blocked by validate_input: in" in compact and "…" in compact
+    wide = run("logs", "--agent", name, "--wide", "--verbose").output
+    assert max(map(len, wide.splitlines())) > 100
+    assert f"would block: validate_input ({NUL_REASON})" in wide
+    assert re.search(r"loosened flags\s*$", wide.splitlines()[0])
+
+
+def test_agent_id_selects_the_agents_events(run: Run, admin: httpx.Client, chat: Chat,
+                                            new_agent: NewAgent) -> None:
+    name, key = new_agent()
+    assert chat(key).status_code == 200
+    agent_id = admin.get(f"/v1/agents/{name}").json()["id"]
+    result = run("logs", "--agent", agent_id)
+    assert result.exit_code == 0, result.output
+    assert len([line for line in result.output.splitlines() if name in line]) == 1

@@ -12,6 +12,7 @@ import httpx
 from tappass.cli import status
 from tests.cli.conftest import Run
 from tests.support.fake_upstream import free_port
+from tests.support.gateway import Gateway
 
 
 def lines_of(output: str) -> dict[str, str]:
@@ -34,7 +35,8 @@ def test_status_goes_green_once_an_agent_exists(run: Run, admin: httpx.Client) -
     assert "healthy (version " in checks["server"] and "storage memory" in checks["server"]
     assert "1 registered, 1 enabled" in checks["agents"]
     assert "memory ok" in checks["database"]
-    assert re.search(r"starter\s+before\s+7\s+call\s+2\s+after\s+2\s+total 11", result.output)
+    assert re.search(r"starter\s+before\s+7\s+call\s+2\s+after\s+2\s+= 11 slots",
+                     result.output)
     assert checks["pipeline"].startswith("!") and "unavailable" in checks["pipeline"]
     assert "fix:" not in result.output.split("providers")[0]
     assert "All checks passed" in result.output
@@ -56,8 +58,9 @@ def test_wrong_admin_key_fails_auth_with_the_fix(run: Run) -> None:
     assert result.exit_code == 1
     checks = lines_of(result.output)
     assert checks["server"].startswith("✓")
-    assert checks["auth"] == "✗ auth       the admin key was rejected"
-    assert "fix: set TAPPASS_ADMIN_API_KEY (or run `tappass up` once" in result.output
+    assert checks["auth"].startswith("✗ auth       the admin key from TAPPASS_ADMIN_API_KEY "
+                                     "was rejected by http://127.0.0.1:")
+    assert "fix: export TAPPASS_ADMIN_API_KEY=<the gateway's admin key>" in result.output
     assert "tp_admin_wrong" not in result.output
     assert checks["agents"].startswith("- agents")
 
@@ -65,7 +68,8 @@ def test_wrong_admin_key_fails_auth_with_the_fix(run: Run) -> None:
 def test_missing_admin_key(run: Run) -> None:
     result = run("status", env={"TAPPASS_ADMIN_API_KEY": None})
     assert result.exit_code == 1
-    assert lines_of(result.output)["auth"] == "✗ auth       no admin key found"
+    assert lines_of(result.output)["auth"].startswith(
+        "✗ auth       no admin key found (TAPPASS_ADMIN_API_KEY is not set in this shell, and ")
 
 
 def test_invalid_setting_fails_config_naming_it(run: Run) -> None:
@@ -89,4 +93,21 @@ def test_pipeline_without_unavailable_steps_is_ok() -> None:
     check = status.check_pipeline({"starter": {"before": 7, "call": 2, "after": 2,
                                                "total": 11, "unavailable": []}})
     assert check.state == "ok"
-    assert check.lines == ["starter    before  7  call  2  after  2  total 11"]
+    assert check.lines == ["starter    before  7  call  2  after  2  = 11 slots"]
+
+
+def test_unavailable_counts_agree_with_the_steps_header(run: Run, gateway: Gateway,
+                                                        admin: httpx.Client) -> None:
+    created = admin.post("/v1/agents", json={"name": "counting-bot", "preset": "regulated"})
+    reply = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
+                       headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+                       json={"model": "tappass/echo",
+                             "messages": [{"role": "user", "content": "hi"}]})
+    entries = [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
+    unavailable = [step for step, verdict in entries if verdict == "unavailable"]
+    said = f"{len(set(unavailable))} steps in {len(unavailable)} slots unavailable"
+    assert len(set(unavailable)) != len(unavailable)  # the case that needs both numbers
+    out = run("status").output
+    assert re.search(rf"regulated\s+before 24\s+call\s+8\s+after 13\s+= {len(entries)} "
+                     rf"slots\s+\({said}\)", out), out
+    assert max(map(len, out.splitlines())) <= 100, out

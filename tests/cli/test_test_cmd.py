@@ -17,7 +17,8 @@ from tests.cli.conftest import Run
 TESTS = Path(__file__).parent.parent
 NewAgent = Callable[..., tuple[str, str]]
 UniqueName = Callable[[str], str]
-SUMMARY = re.compile(r"^\d+ passed, \d+ failed(, \d+ skipped)?$", re.MULTILINE)
+SUMMARY = re.compile(r"^\d+ expectations? checked: \d+ passed, \d+ failed(, \d+ skipped)?$",
+                     re.MULTILINE)
 NUL_ALLOWED = 'calls:\n  - name: nul\n    prompt: "a \\0 b"\n    expect: allow\n'
 
 
@@ -33,16 +34,32 @@ def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> str:
     return str(path)
 
 
-def test_seed_scenario_file_tool_calls_are_skipped(run: Run,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_scenario_file_checks_nothing_and_exits_3(run: Run,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(TESTS)
     result = run(*shlex.split("tappass test scenarios/hr-agent.yaml")[1:])
-    assert result.exit_code == 0, result.output
-    assert summary(result.output) == "0 passed, 0 failed, 2 skipped"
+    assert result.exit_code == 3, result.output
+    assert summary(result.output) == "0 expectations checked: 0 passed, 0 failed, 2 skipped"
+    assert "this run proves nothing: exit code 3 unless --allow-empty" in result.output
     skipped = "skipped: tool-call scenarios are evaluated once tool governance lands"
     assert re.search(rf"^- gmail\.search\s+{skipped}$", result.output, re.MULTILINE)
     assert re.search(rf"^- gmail\.send\s+{skipped}$", result.output, re.MULTILINE)
-    assert "nothing leaves this machine" in result.output
+    assert "Nothing leaves this machine" in result.output
+
+
+def test_allow_empty_accepts_a_file_that_checks_nothing(run: Run) -> None:
+    result = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--allow-empty")
+    assert result.exit_code == 0, result.output
+    assert summary(result.output) == "0 expectations checked: 0 passed, 0 failed, 2 skipped"
+    as_json = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--json")
+    assert as_json.exit_code == 3
+    assert json.loads(as_json.output)["summary"]["checked"] == 0
+
+
+def test_help_documents_the_exit_codes(run: Run) -> None:
+    out = " ".join(run("test", "--help").output.split())
+    assert "1 an expectation failed" in out
+    assert "3 no expectation was checked at all" in out and "--allow-empty" in out
 
 
 def test_expected_pii_block_fails_today_and_exits_1(run: Run,
@@ -51,8 +68,8 @@ def test_expected_pii_block_fails_today_and_exits_1(run: Run,
     result = run("test", "scenarios/hr-agent-chat.yaml")
     assert result.exit_code == 1, result.output
     out = result.output
-    assert summary(out) == "2 passed, 1 failed, 2 skipped"
-    assert out.rstrip().splitlines()[-1] == "2 passed, 1 failed, 2 skipped"
+    assert summary(out) == "3 expectations checked: 2 passed, 1 failed, 2 skipped"
+    assert out.rstrip().splitlines()[-1] == "3 expectations checked: 2 passed, 1 failed, 2 skipped"
     assert re.search(r"^✗ salary figures with a name\s+expected block \(pii_detected\), got "
                      r"allow$", out, re.MULTILINE)
     assert "detect_pii did not run: implementation not available in this version" in out
@@ -66,7 +83,7 @@ def test_json_results(run: Run) -> None:
     result = run("test", str(TESTS / "scenarios" / "hr-agent-chat.yaml"), "--json")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 2}
+    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 2, "checked": 3}
     assert [r["status"] for r in data["results"]] == ["skipped", "skipped", "passed", "failed",
                                                       "passed"]
     nul = data["results"][4]
@@ -81,7 +98,7 @@ def test_flags_option_observe_mode_reports_would_block(run: Run) -> None:
     result = run("test", str(TESTS / "scenarios" / "hr-agent-chat.yaml"), "--flags",
                  "mode=observe")
     assert result.exit_code == 1
-    assert summary(result.output) == "1 passed, 2 failed, 2 skipped"
+    assert summary(result.output) == "3 expectations checked: 1 passed, 2 failed, 2 skipped"
     assert "would block at validate_input: invalid input: input contains NUL characters" \
         in result.output
 
@@ -92,7 +109,7 @@ def test_pipeline_option(run: Run, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "pipeline starter (7 before / 2 call / 2 after = 11 steps), flags mode=observe" \
         in result.output
-    assert summary(result.output) == "1 passed, 0 failed"
+    assert summary(result.output) == "1 expectation checked: 1 passed, 0 failed"
 
 
 def test_custom_pipeline_is_read_from_the_gateway(run: Run, admin: httpx.Client,
@@ -105,7 +122,7 @@ def test_custom_pipeline_is_read_from_the_gateway(run: Run, admin: httpx.Client,
     result = run("test", write(tmp_path, f"pipeline: {name}\n{NUL_ALLOWED}"))
     assert result.exit_code == 0, result.output
     assert f"pipeline {name} (22 before / 5 call / 10 after = 37 steps)" in result.output
-    assert summary(result.output) == "1 passed, 0 failed"
+    assert summary(result.output) == "1 expectation checked: 1 passed, 0 failed"
 
 
 def test_agent_pipeline_overrides_and_flags_come_from_the_gateway(
@@ -155,7 +172,11 @@ def test_interactive_seed_command(run: Run) -> None:
     assert re.search(r"^before\s+validate_input\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^call\s+llm_call\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
-                     r"available in this version\s*$", out, re.MULTILINE)
+                     r"available in this versi…$", out, re.MULTILINE)  # fits 100 columns
+    assert max(map(len, out.splitlines()[2:])) <= 100
+    wide = run("test", "--wide", input="hello world\nquit\n").output
+    assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
+                     r"available in this version\s*$", wide, re.MULTILINE)
     assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
     assert "  answer: hello world\n" in out
     assert re.search(r"^✗ block at validate_input: invalid input: input contains NUL "

@@ -58,3 +58,38 @@ def test_memory_storage_with_several_workers_is_refused(tmp_path: Path) -> None:
     result = up(tmp_path, "--storage", "memory", "--workers", "2")
     assert result.exit_code == 1
     assert "--workers 1" in result.output
+
+
+def test_an_environment_key_replaces_a_saved_one(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tappass.cli import config
+    from tests.support.fake_upstream import free_port
+
+    served: list[object] = []
+    monkeypatch.setattr("tappass.cli.up._serve", served.append)
+    config.save(tmp_path, admin_key="tp_admin_generated-earlier")
+    result = up(tmp_path, "--storage", "memory", "--port", str(free_port()),
+                TAPPASS_ADMIN_API_KEY="tp_admin_from-the-environment")
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1
+    saved = config.load(tmp_path)
+    assert "admin_key" not in saved and saved["gateway_key_from_env"] is True
+
+
+def test_ignored_tappass_variables_are_named_in_one_start_up_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.fake_upstream import free_port
+
+    monkeypatch.setattr("tappass.cli.up._serve", lambda settings: None)
+    env = {"TAPPASS_SIEM_WEBHOOK_URL": "https://siem.example", "TAPPASS_LLM_JUDGE_ENABLED": "1",
+           "TAPPASS_NER_ENABLED": "true", "TAPPASS_SSO_PROVIDER": "okta",
+           "TAPPASS_RATE_LIMT_RPM": "5", "TAPPASS_PORT": str(free_port())}
+    result = up(tmp_path, "--storage", "memory", **env)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert lines == ["warning: ignored: TAPPASS_LLM_JUDGE_ENABLED, TAPPASS_NER_ENABLED, "
+                     "TAPPASS_SIEM_WEBHOOK_URL, TAPPASS_SSO_PROVIDER are not implemented in "
+                     "this version; TAPPASS_RATE_LIMT_RPM is not a TapPass setting (a typo?). "
+                     "Settings: docs/configuration.md"]
+    quiet = up(tmp_path, "--storage", "memory", "--port", str(free_port()))
+    assert "warning:" not in quiet.output

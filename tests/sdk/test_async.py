@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tappass import (
+    APIError,
     Agent,
     AsyncAgent,
     AsyncStream,
@@ -71,6 +72,17 @@ async def test_retries_then_raises_connection_error() -> None:
     assert len(script.requests) == 3
     script = Script(httpx.Response(504), ok())
     assert (await script.async_agent(max_retries=1).chat("x", model="m")).content == "hi there"
+
+
+async def test_only_marked_503s_are_retried() -> None:
+    marked = {"error": {"message": "audit down", "code": "audit_unavailable", "retryable": True}}
+    script = Script(httpx.Response(503, json=marked), ok())
+    assert (await script.async_agent(max_retries=1).chat("x", model="m")).content == "hi there"
+    config = {"error": {"message": "not configured", "code": "provider_not_configured"}}
+    script = Script(httpx.Response(503, json=config), ok())
+    with pytest.raises(APIError):
+        await script.async_agent(max_retries=3).chat("x", model="m")
+    assert len(script.requests) == 1
 
 
 async def test_stream_and_block_mid_stream() -> None:

@@ -18,6 +18,7 @@ from tappass import (
     RateLimitError,
     ServerError,
     UpstreamError,
+    UpstreamRateLimitError,
 )
 from tests.sdk.conftest import Script, blocked, completion_body, ok
 
@@ -163,15 +164,27 @@ def test_block_carries_the_governance_headers() -> None:
     assert info.value.governance.steps == [("validate_input", "block")]
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_are_retried_then_succeed(status: int) -> None:
-    script = Script(httpx.Response(status, json={"error": {"message": "x"}}), ok())
-    reply = script.agent(max_retries=2).chat("x", model="m")
-    assert reply.content == "hi there" and len(script.requests) == 2
+AUDIT_DOWN = {"error": {"message": "audit down", "type": "server_error",
+                        "code": "audit_unavailable", "retryable": True}}
+NOT_CONFIGURED = {"error": {"message": "provider 'vllm' is not configured: set VLLM_BASE_URL",
+                            "type": "upstream_error", "code": "provider_not_configured"}}
+
+
+@pytest.mark.parametrize("response", [
+    httpx.Response(502, json={"error": {"message": "x"}}), httpx.Response(504),
+    httpx.Response(503, json=AUDIT_DOWN)])
+@pytest.mark.parametrize("stream", [False, True])
+def test_retryable_answers_are_retried_then_succeed(response: httpx.Response,
+                                                    stream: bool) -> None:
+    script = Script(response, ok())
+    reply = script.agent(max_retries=2).chat.completions.create(
+        model="m", messages="x", **({"stream": True} if stream else {}))
+    assert len(script.requests) == 2
+    assert stream or reply.choices[0].message.content == "hi there"
 
 
 def test_retries_stop_after_max_retries() -> None:
-    script = Script(httpx.Response(503, json={"error": {"message": "audit down"}}))
+    script = Script(httpx.Response(503, json=AUDIT_DOWN))
     with pytest.raises(ServerError):
         script.agent(max_retries=3).chat("x", model="m")
     assert len(script.requests) == 4
@@ -179,7 +192,16 @@ def test_retries_stop_after_max_retries() -> None:
 
 @pytest.mark.parametrize("response", [blocked(), blocked(429, "rate_limit", code="rate_limited"),
                                       httpx.Response(400, json={}), httpx.Response(401, json={}),
-                                      httpx.Response(500, json={})])
+                                      httpx.Response(500, json={}),
+                                      httpx.Response(503, json=NOT_CONFIGURED),
+                                      httpx.Response(503, json={"error": {
+                                          "message": "pipeline", "code": "pipeline_invalid"}}),
+                                      httpx.Response(503, text="unavailable"),
+                                      httpx.Response(502, json={"error": {
+                                          "message": "no", "retryable": False}}),
+                                      httpx.Response(429, json={"error": {
+                                          "type": "upstream_error",
+                                          "code": "upstream_rate_limited"}})])
 def test_policy_decisions_and_client_errors_are_never_retried(response: httpx.Response) -> None:
     script = Script(response)
     with pytest.raises(APIError):
@@ -210,12 +232,45 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after(
 
     slept: list[float] = []
     monkeypatch.setattr(_agent.time, "sleep", slept.append)
-    script = Script(httpx.Response(503), httpx.Response(503), httpx.Response(503), ok())
+    script = Script(httpx.Response(502), httpx.Response(502), httpx.Response(502), ok())
     script.agent(max_retries=3, backoff=0.5).chat("x", model="m")
     assert len(slept) == 3
     for got, base in zip(slept, (0.5, 1.0, 2.0), strict=True):
         assert base * 0.75 <= got <= base * 1.25
     slept.clear()
-    script = Script(httpx.Response(503, headers={"Retry-After": "1.5"}), ok())
+    script = Script(httpx.Response(503, headers={"Retry-After": "1.5"}, json=AUDIT_DOWN), ok())
     script.agent(backoff=0.5).chat("x", model="m")
     assert slept == [1.5]
+
+
+def test_upstream_rate_limit_names_the_provider_and_carries_retry_after() -> None:
+    body = {"error": {"message": "Rate limit reached for requests", "type": "upstream_error",
+                      "code": "upstream_rate_limited", "provider": "openai", "retry_after": 2.5,
+                      "audit_id": "ae_rl", "param": None}}
+    script = Script(httpx.Response(429, json=body, headers={"Retry-After": "3"}))
+    with pytest.raises(UpstreamRateLimitError) as info:
+        script.agent(max_retries=3).chat("x", model="m")
+    error = info.value
+    assert (error.provider, error.retry_after, error.status) == ("openai", 3.0, 429)
+    assert isinstance(error, UpstreamError) and not isinstance(error, PolicyBlockError)
+    assert str(error) == ("provider openai rate-limited the request; retry after 3 s: Rate "
+                          "limit reached for requests (audit id ae_rl)")
+    assert len(script.requests) == 1
+    body["error"]["retry_after"] = None
+    del body["error"]["provider"]
+    with pytest.raises(UpstreamRateLimitError) as info:
+        Script(httpx.Response(429, json=body)).agent().chat("x", model="m")
+    assert info.value.retry_after is None and "None" not in str(info.value)
+    assert str(info.value).startswith("the model provider rate-limited the request: ")
+
+
+@pytest.mark.parametrize("body", [
+    {"error": {"message": "slow down", "code": "rate_limited"}},
+    {"error": {"reason": "too many", "type": "policy_violation"}},
+    {"error": {"message": "x", "type": "policy_violation", "step": None, "audit_id": None}},
+])
+def test_no_error_message_says_none(body: dict[str, Any]) -> None:
+    for status in (403, 429):
+        with pytest.raises(APIError) as info:
+            Script(httpx.Response(status, json=body)).agent().chat("x", model="m")
+        assert "None" not in str(info.value), str(info.value)

@@ -1,4 +1,4 @@
-"""The Python snippets of the "Integrate an agent" section run as written against a gateway.
+"""The Python snippets of docs/sdk.md ("Integrate an agent") run as written against a gateway.
 
 Only the gateway URL and the `tp_...` key are replaced; `prompt` and `url` are given, as the
 seed snippets assume them. Snippets for a framework that is not installed are skipped.
@@ -24,12 +24,15 @@ HEADING = "## Integrate an agent"
 
 
 def _section() -> str:
-    for path in (ROOT / "docs" / "sdk.md", ROOT / "README.md"):
-        text = path.read_text() if path.exists() else ""
-        if HEADING in text:
-            rest = text.split(HEADING, 1)[1]
-            return rest.split("\n## ", 1)[0]
-    raise AssertionError(f"no {HEADING!r} section in docs/sdk.md or README.md")
+    text = (ROOT / "docs" / "sdk.md").read_text()
+    assert HEADING in text, f"no {HEADING!r} section in docs/sdk.md"
+    return text.split(HEADING, 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_links_the_guides() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for link in ("docs/sdk.md", "docs/configuration.md"):
+        assert f"]({link})" in readme and (ROOT / link).exists()
 
 
 def _snippets() -> list[str]:

@@ -13,11 +13,13 @@ import pytest
 
 from tappass import (
     Agent,
+    APIError,
     AsyncAgent,
     AuthenticationError,
     GatewayConnectionError,
     PolicyBlockError,
     UpstreamError,
+    UpstreamRateLimitError,
 )
 from tests.sdk.conftest import register
 from tests.support.fake_upstream import FakeUpstream, free_port
@@ -221,6 +223,28 @@ def test_upstream_failure_raises_upstream_error_after_retries(
         agent.chat("x", model="fail-500")
     assert info.value.status == 502
     assert len(upstream.requests) - before == 2
+
+
+def test_a_configuration_error_is_not_retried_and_audited_once(gw: Gateway) -> None:
+    agent = Agent(gw.url, register(gw, "sdk-no-vllm"), max_retries=3, backoff=0.2)
+    with pytest.raises(APIError) as info:
+        agent.chat("Hello", model="vllm/llama")
+    error = info.value
+    assert error.status == 503 and error.code == "provider_not_configured"
+    assert "VLLM_BASE_URL" in str(error)
+    assert len(audit_events(gw, "sdk-no-vllm")) == 1
+
+
+def test_an_upstream_rate_limit_names_no_none(gw: Gateway, upstream: FakeUpstream) -> None:
+    agent = Agent(gw.url, register(gw, "sdk-upstream-429"), max_retries=3, backoff=0)
+    before = len(upstream.requests)
+    with pytest.raises(UpstreamRateLimitError) as info:
+        agent.chat("x", model="rate-limited")
+    error = info.value
+    assert error.status == 429 and "None" not in str(error)
+    assert "rate-limited the request" in str(error) and "Rate limit reached" in str(error)
+    assert error.provider in (None, "openai")
+    assert len(upstream.requests) - before == 1  # never retried by the SDK
 
 
 def test_unreachable_gateway_raises_connection_error() -> None:

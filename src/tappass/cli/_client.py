@@ -17,8 +17,8 @@ import httpx
 from tappass.cli import config
 
 TIMEOUT = 10.0
-KEY_FIX = ("set TAPPASS_ADMIN_API_KEY (or run `tappass up` once to create "
-           "$TAPPASS_HOME/cli.json)")
+KEY_FIX = ("export TAPPASS_ADMIN_API_KEY=<the gateway's admin key>: the key `tappass up` "
+           "printed on first start, or the TAPPASS_ADMIN_API_KEY the gateway was started with")
 URL_FIX = "start it with `tappass up`, or set TAPPASS_URL"
 
 
@@ -40,12 +40,12 @@ class GatewayUnreachable(Problem):
 
 class AdminKeyMissing(Problem):
     def __init__(self) -> None:
-        super().__init__("no admin key found", KEY_FIX)
+        super().__init__(f"no admin key found ({config.key_search_report()})", KEY_FIX)
 
 
 class AdminKeyRejected(Problem):
-    def __init__(self) -> None:
-        super().__init__("the admin key was rejected", KEY_FIX)
+    def __init__(self, source: str, url: str) -> None:
+        super().__init__(f"the admin key from {source} was rejected by {url}", KEY_FIX)
 
 
 class ApiError(click.ClickException):
@@ -65,7 +65,8 @@ class AdminClient:
     def __init__(self, url: str | None = None, key: str | None = None,
                  timeout: float = TIMEOUT) -> None:
         self.url = url or config.gateway_url()
-        self.key = key if key is not None else config.admin_key()
+        self.key, self.key_source = (key, "the caller") if key is not None else \
+            config.find_admin_key()
         self.timeout = timeout
 
     def get(self, path: str, *, params: dict[str, Any] | None = None,
@@ -86,7 +87,7 @@ class AdminClient:
         """Send one request; return the decoded JSON or raise a ClickException subclass."""
         response = self._send(method, path, body, params, admin)
         if response.status_code == 401 and admin:
-            raise AdminKeyRejected()
+            raise AdminKeyRejected(self.key_source, self.url)
         data = _decode(response)
         if response.is_error:
             raise ApiError(_error_message(response, data), response.status_code, data)

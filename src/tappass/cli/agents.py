@@ -18,6 +18,8 @@ from tappass.cli._output import (
     show,
     table,
     warn,
+    warn_all,
+    wide_option,
     yes_no,
 )
 from tappass.policy.flags import CHOICES, FlagError, parse_flags
@@ -71,6 +73,7 @@ def add(name: str | None, name_option: str | None, preset: str | None, flags_tex
         return
     say(f"Registered agent {agent['name']} (id {agent['id']}, preset {agent['preset']}, "
         f"flags {fmt_flags(agent.get('flags'))}).")
+    warn_all(agent)
     _print_key(agent["api_key"])
 
 
@@ -101,9 +104,10 @@ def _print_key(key: str) -> None:
 
 
 @agents.command("list")
+@wide_option
 @json_option
-def list_agents(as_json: bool) -> None:
-    """List registered agents."""
+def list_agents(wide: bool, as_json: bool) -> None:
+    """List registered agents (name, id, preset, flags); commands take the name or the id."""
     page = AdminClient().get("/v1/agents")
     if as_json:
         print_json(page)
@@ -111,18 +115,19 @@ def list_agents(as_json: bool) -> None:
     if not page["data"]:
         say("No agents registered yet. Add one: tappass agents add NAME --preset starter")
         return
-    rows = table("name", "preset", "enabled", "flags", "created (UTC)")
+    rows = table("name", "id", "preset", "enabled", "flags", "created (UTC)", wide=wide,
+                 max_widths={"name": 24, "preset": 16}, fixed=("id", "enabled", "created (UTC)"))
     for agent in page["data"]:
-        add_row(rows, agent["name"], agent["preset"], yes_no(agent["enabled"]),
-                fmt_flags(agent.get("flags")), fmt_time(agent.get("created_at")))
-    show(rows)
+        add_row(rows, agent["name"], agent["id"], agent["preset"], yes_no(agent["enabled"]),
+                fmt_flags(agent.get("flags")), fmt_time(agent.get("created_at"), short=not wide))
+    show(rows, wide)
 
 
 @agents.command("show")
 @click.argument("name")
 @json_option
 def show_agent(name: str, as_json: bool) -> None:
-    """Show one agent (never its key: only the key's public prefix)."""
+    """Show agent NAME (or id), never its key: only the key's public prefix."""
     agent = AdminClient().get(agent_path(name))
     if as_json:
         print_json(agent)
@@ -144,39 +149,39 @@ def _patch(name: str, body: dict[str, Any]) -> dict[str, Any]:
 @agents.command()
 @click.argument("name")
 def disable(name: str) -> None:
-    """Block agent NAME at once: its key is refused until `tappass agents enable`."""
-    _patch(name, {"enabled": False})
-    say(f"Agent {name} disabled: every request with its key is now blocked (403). "
-        f"Re-enable with: tappass agents enable {name}")
+    """Block agent NAME (or id) at once: its key is refused until `tappass agents enable`."""
+    agent = _patch(name, {"enabled": False})
+    say(f"Agent {agent['name']} disabled: every request with its key is now blocked (403). "
+        f"Re-enable with: tappass agents enable {agent['name']}")
 
 
 @agents.command()
 @click.argument("name")
 def enable(name: str) -> None:
-    """Let agent NAME make requests again."""
-    _patch(name, {"enabled": True})
-    say(f"Agent {name} enabled.")
+    """Let agent NAME (or id) make requests again."""
+    agent = _patch(name, {"enabled": True})
+    say(f"Agent {agent['name']} enabled.")
 
 
 @agents.command("set-preset")
 @click.argument("name")
 @click.argument("preset")
 def set_preset(name: str, preset: str) -> None:
-    """Switch agent NAME to pipeline PRESET (starter, standard or regulated)."""
+    """Switch agent NAME (or id) to pipeline PRESET (starter, standard or regulated)."""
     agent = _patch(name, {"preset": preset})
-    say(f"Agent {name} now uses the {agent['preset']} pipeline.")
+    say(f"Agent {agent['name']} now uses the {agent['preset']} pipeline.")
 
 
 @agents.command("rotate-key")
 @click.argument("name")
 @json_option
 def rotate_key(name: str, as_json: bool) -> None:
-    """Give agent NAME a new API key; the old key stops working immediately."""
+    """Give agent NAME (or id) a new API key; the old key stops working immediately."""
     agent = AdminClient().post(agent_path(name, "rotate-key"))
     if as_json:
         print_json(agent)
         return
-    say(f"New key for agent {name}. The old key stopped working immediately.")
+    say(f"New key for agent {agent['name']}. The old key stopped working immediately.")
     _print_key(agent["api_key"])
 
 
@@ -188,11 +193,11 @@ def _stdin_interactive() -> bool:
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def delete(name: str, yes: bool) -> None:
-    """Delete agent NAME and its key (its audit events are kept)."""
+    """Delete agent NAME (or id) and its key (its audit events are kept)."""
     if not yes:
         _confirm(f"Delete agent {name}? Its key stops working immediately.", name)
-    AdminClient().delete(agent_path(name))
-    say(f"Agent {name} deleted.")
+    result = AdminClient().delete(agent_path(name))
+    say(f"Agent {result.get('deleted') or name} deleted.")
 
 
 def _confirm(question: str, name: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 FILE_NAME = "cli.json"
+ENV_KEY = "TAPPASS_ADMIN_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:9620"
 
 
@@ -29,9 +30,10 @@ def load(base: Path | None = None) -> dict[str, Any]:
 
 
 def save(base: Path, **values: Any) -> Path:
+    """Merge `values` into the file (a None value removes that entry)."""
     base.mkdir(parents=True, exist_ok=True)
     path = base / FILE_NAME
-    data = {**load(base), **values}
+    data = {k: v for k, v in {**load(base), **values}.items() if v is not None}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
@@ -49,4 +51,28 @@ def gateway_url() -> str:
 
 
 def admin_key() -> str | None:
-    return os.environ.get("TAPPASS_ADMIN_API_KEY") or load().get("admin_key")
+    return find_admin_key()[0]
+
+
+def find_admin_key() -> tuple[str | None, str]:
+    """(the admin key, where it came from): TAPPASS_ADMIN_API_KEY, else cli.json."""
+    env = (os.environ.get(ENV_KEY) or "").strip()
+    if env:
+        return env, ENV_KEY
+    path = home() / FILE_NAME
+    key = load().get("admin_key")
+    return (key if isinstance(key, str) and key else None), str(path)
+
+
+def key_search_report() -> str:
+    """Where the CLI looked for an admin key, for the message when it found none."""
+    path = home() / FILE_NAME
+    saved = load()
+    if not path.exists():
+        where = f"{path} does not exist"
+    elif saved.get("gateway_key_from_env"):
+        where = (f"{path} holds no key because the gateway was started with "
+                 f"{ENV_KEY} set (it saves only a key it generates)")
+    else:
+        where = f"{path} holds no admin_key"
+    return f"{ENV_KEY} is not set in this shell, and {where}"

@@ -15,7 +15,17 @@ from urllib.parse import quote
 import click
 
 from tappass.cli._client import AdminClient, ApiError, agent_path
-from tappass.cli._output import add_row, details, print_json, say, show, table, warn
+from tappass.cli._output import (
+    add_row,
+    details,
+    print_json,
+    say,
+    show,
+    table,
+    warn,
+    warn_all,
+    wide_option,
+)
 from tappass.errors import ConfigError
 from tappass.yaml_source import load_yaml, message_line, node_line
 
@@ -41,6 +51,20 @@ def counts_line(name: str, counts: dict[str, int]) -> str:
             f"{counts['after']} after = {counts['total']} steps")
 
 
+def slots_line(view: dict[str, Any]) -> list[str]:
+    """What the counts count: `45 slots: 41 steps, 4 of them twice (...)`."""
+    phases: dict[str, list[str]] = {}
+    for phase in PHASES:
+        for row in view["phases"][phase]:
+            phases.setdefault(row["step"], []).append(phase)
+    twice = [step for step, where in phases.items() if len(where) > 1]
+    total = sum(len(where) for where in phases.values())
+    line = f"{total} slots: {len(phases)} steps"
+    if twice:
+        line += f", {len(twice)} of them twice ({', '.join(twice)})"
+    return [line, "(a slot is a step in one phase; X-TapPass-Steps lists one entry per slot)"]
+
+
 def fmt_value(value: Any) -> str:
     if value is None:
         return "-"
@@ -48,19 +72,21 @@ def fmt_value(value: Any) -> str:
 
 
 @gov.command()
+@wide_option
 @json_option
-def pipelines(as_json: bool) -> None:
-    """List the presets and custom pipelines with their step counts."""
+def pipelines(wide: bool, as_json: bool) -> None:
+    """List the presets and custom pipelines with their step counts (slots per phase)."""
     page = AdminClient().get("/admin/pipelines")
     if as_json:
         print_json(page)
         return
-    rows = table("name", "kind", *PHASES, "total", "default", right=(*PHASES, "total"))
+    rows = table("name", "kind", *PHASES, "total", "default", right=(*PHASES, "total"),
+                 wide=wide, fixed=("kind", "default"))
     for row in page["data"]:
         counts = row["counts"]
         add_row(rows, row["name"], row["kind"], *(str(counts[k]) for k in (*PHASES, "total")),
                 "yes" if row["default"] else "")
-    show(rows)
+    show(rows, wide)
 
 
 @gov.command("pipeline")
@@ -73,6 +99,8 @@ def show_pipeline(name: str, as_json: bool) -> None:
         print_json(view)
         return
     say(counts_line(view["name"], view["counts"]))
+    for line in slots_line(view):
+        say(line)
     say(f"{view['kind']}{', the default' if view.get('default') else ''}: "
         f"{view['description']}")
     if view.get("spec"):
@@ -86,9 +114,11 @@ def show_pipeline(name: str, as_json: bool) -> None:
         say()
         say(f"policy: {fmt_value(view['policy'])}")
     if unavailable:
+        slots = sum(1 for phase in PHASES for row in view["phases"][phase]
+                    if row["step"] in unavailable)
         say()
-        warn(f"{len(unavailable)} steps are registered but not implemented in this version: "
-             "they are recorded as 'unavailable' and never block.")
+        warn(f"{len(unavailable)} steps in {slots} slots are not implemented in this version: "
+             "they report 'unavailable', never block.")
 
 
 def _print_phase(phase: str, view: dict[str, Any], unavailable: set[str]) -> None:
@@ -108,8 +138,9 @@ def _print_phase(phase: str, view: dict[str, Any], unavailable: set[str]) -> Non
 @click.argument("step_id", metavar="ID")
 @click.option("--pipeline", default="default", show_default=True, metavar="NAME",
               help="The pipeline whose current option values to show.")
+@wide_option
 @json_option
-def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
+def show_step(step_id: str, pipeline: str, wide: bool, as_json: bool) -> None:
     """Show step ID (or an alias): what it detects, where it runs, its options and values."""
     view = AdminClient().get(f"/admin/steps/{quote(step_id, safe='')}",
                              params={"pipeline": pipeline})
@@ -129,12 +160,12 @@ def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
         say("No options.")
         return
     say()
-    rows = table("option", "type", "default", "current",
+    rows = table("option", "type", "default", "current", wide=wide,
                  title=f"Options (current values: pipeline {view['pipeline']['name']})")
     for option in view["options"]:
         add_row(rows, option["name"], option["type"], fmt_value(option["default"]),
                 fmt_value(option["current"]) if "current" in option else "(not run)")
-    show(rows)
+    show(rows, wide)
 
 
 @gov.command()
@@ -143,13 +174,14 @@ def show_step(step_id: str, pipeline: str, as_json: bool) -> None:
               help="A preset (starter, standard, regulated) or a custom pipeline.")
 @json_option
 def assign(agent: str, pipeline: str, as_json: bool) -> None:
-    """Run agent AGENT (its name) on pipeline NAME; its overrides are kept."""
+    """Run agent AGENT (its name or id) on pipeline NAME; its overrides are kept."""
     result = AdminClient().patch(agent_path(agent, "pipeline"), {"preset": pipeline})
     if as_json:
         print_json(result)
         return
     info = result["pipeline"]
     say(f"Agent {result['name']} now runs {counts_line(info['name'], info['counts'])}.")
+    warn_all(result)
 
 
 @gov.command("create-pipeline")
@@ -180,12 +212,14 @@ def create_pipeline(name: str, base: str, enable: tuple[str, ...], disable: tupl
         print_json(view)
         return
     say(f"Created pipeline {counts_line(view['name'], view['counts'])}.")
+    warn_all(view)
     say(f"Assign it to an agent: tappass gov assign AGENT --pipeline {view['name']}")
 
 
 @gov.command("apply")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--agent", metavar="NAME", help="Apply to this agent (its preset and overrides).")
+@click.option("--agent", metavar="NAME", help="Apply to this agent, by name or id (its preset "
+              "and overrides).")
 @click.option("--pipeline", metavar="NAME", help="Apply to this custom pipeline (created if new).")
 @json_option
 def apply_file(file: Path, agent: str | None, pipeline: str | None, as_json: bool) -> None:
@@ -213,10 +247,17 @@ def apply_file(file: Path, agent: str | None, pipeline: str | None, as_json: boo
         print_json(result)
         return
     info = result.get("pipeline") or result
-    what = f"agent {agent}: pipeline" if agent else "pipeline"
+    what = f"agent {result['name']}: pipeline" if agent else "pipeline"
     say(f"Applied {source} to {what} {counts_line(info['name'], info['counts'])}.")
     if info.get("policy"):
         say(f"policy: {fmt_value(info['policy'])}")
+    warn_all(result, lambda warning: _at_line(source, root, warning))
+
+
+def _at_line(source: str, root: Any, message: str) -> str:
+    """`file:line: message` when the message's leading path is written in the file."""
+    line = message_line(message, root)
+    return f"{source}:{line}: {message}" if line else f"{source}: {message}"
 
 
 def _read(file: Path, source: str) -> tuple[dict[str, Any], Any]:

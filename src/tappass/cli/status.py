@@ -139,20 +139,28 @@ def check_pipeline(pipelines: dict[str, Any]) -> Check:
     if not pipelines:
         return Check("pipeline", "fail", "no preset pipelines compiled", "see the gateway log")
     lines = [_preset_line(name, summary) for name, summary in pipelines.items()]
-    missing = {name: len(summary.get("unavailable") or ()) for name, summary in
-               pipelines.items()}
+    lines += ["(a slot is one step in one phase: some steps run both before and after the",
+              " call; the X-TapPass-Steps header lists one entry per slot)"]
+    missing = {name: unavailable_text(summary) for name, summary in pipelines.items()}
     if any(missing.values()):
-        counts = ", ".join(f"{name} {count}" for name, count in missing.items() if count)
         return Check("pipeline", "warn", f"{len(pipelines)} presets compiled; steps not "
-                     f"implemented in this version report 'unavailable' ({counts})",
-                     lines=lines)
-    return Check("pipeline", "ok", f"{len(pipelines)} presets compiled", lines=lines)
+                     "implemented in this version report 'unavailable'", lines=lines)
+    return Check("pipeline", "ok", f"{len(pipelines)} presets compiled", lines=lines[:-2])
+
+
+def unavailable_text(summary: dict[str, Any]) -> str:
+    """`34 steps in 38 slots` (or `34 steps` from a gateway that does not count slots)."""
+    steps = len(summary.get("unavailable") or ())
+    if not steps:
+        return ""
+    slots = summary.get("unavailable_slots")
+    return f"{steps} steps in {slots} slots" if isinstance(slots, int) else f"{steps} steps"
 
 
 def _preset_line(name: str, summary: dict[str, Any]) -> str:
     line = (f"{name:<10} before {summary.get('before', 0):>2}  call {summary.get('call', 0):>2}"
-            f"  after {summary.get('after', 0):>2}  total {summary.get('total', 0):>2}")
-    unavailable = len(summary.get("unavailable") or ())
+            f"  after {summary.get('after', 0):>2}  = {summary.get('total', 0):>2} slots")
+    unavailable = unavailable_text(summary)
     return line + (f"  ({unavailable} unavailable)" if unavailable else "")
 
 
@@ -178,6 +186,6 @@ def check_providers(providers: dict[str, Any]) -> Check:
     names = ", ".join(sorted(providers)) or "none"
     if "openai" in providers:
         return Check("providers", "ok", f"configured: {names}")
-    return Check("providers", "warn", f"configured: {names}; no OpenAI-compatible provider, "
-                 "so only tappass/echo and local models answer",
+    return Check("providers", "warn", f"configured: {names}; only tappass/echo and local "
+                 "models answer",
                  "set OPENAI_API_KEY (or OPENAI_BASE_URL) where the gateway runs")

@@ -1,9 +1,11 @@
 """`tappass test`: dry-run governance scenarios; no provider is called, nothing leaves the machine.
 
 `tappass test FILE` runs a scenario file and prints one line per call and a closing
-`N passed, N failed[, N skipped]` line; it exits 1 when a call fails (so it can gate a CI)
-and 2 when the file is unusable. `tappass test` alone is interactive: each line typed is sent
-through the pipeline as a user message and every step's verdict and timing is printed.
+`N expectations checked: N passed, N failed[, N skipped]` line. Exit codes (so it can gate a
+CI): 0 all checked expectations held, 1 an expectation failed, 2 the file is unusable, 3 no
+expectation was checked at all (every call skipped) unless `--allow-empty`.
+`tappass test` alone is interactive: each line typed is sent through the pipeline as a
+user message and every step's verdict and timing is printed.
 Presets are built locally; a custom pipeline or an agent's pipeline is read from the gateway.
 """
 
@@ -31,6 +33,7 @@ from tappass.cli._output import (
     show,
     table,
     warn,
+    wide_option,
 )
 from tappass.errors import ConfigError
 from tappass.pipeline.catalog import DEFAULT_ALIAS, build_custom
@@ -51,8 +54,9 @@ from tappass.scenarios import (
 )
 from tappass.settings import load_settings
 
-ECHO_NOTE = "nothing leaves this machine: every model is answered by the demo echo model"
+ECHO_NOTE = "Nothing leaves this machine: every model is answered by the demo echo model."
 QUIT = {"exit", "quit", ":q"}
+EXIT_FAILED, EXIT_NOTHING_CHECKED = 1, 3
 LABEL_MAX = 40
 Fetch = Callable[[str], Any]   # GET an admin API path of the gateway, return its JSON
 
@@ -68,23 +72,33 @@ class BadScenarioFile(click.ClickException):
               "pipeline [default: the file's, else the default preset].")
 @click.option("--flags", "flags_text", default="", metavar="FLAGS",
               help='Governance flags, e.g. "mode=observe, budget=dev".')
+@click.option("--allow-empty", is_flag=True, help="Exit 0 even when no expectation was "
+              "checked (every call skipped).")
+@wide_option
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def test_command(file: Path | None, pipeline: str | None, flags_text: str,
-                 as_json: bool) -> None:
+                 allow_empty: bool, wide: bool, as_json: bool) -> None:
     """Dry-run scenarios through a pipeline, with no real provider call.
 
     \b
     Examples:
       tappass test                            interactive: type a prompt, see each step
-      tappass test scenarios/hr-agent.yaml    run a scenario file (exit 1 if a call fails)
+      tappass test scenarios/hr-agent.yaml    run a scenario file
       tappass test scenarios/hr-agent.yaml --pipeline regulated --flags "mode=enforce"
+
+    \b
+    Exit codes of a scenario file run:
+      0  every checked expectation held
+      1  an expectation failed
+      2  the file (or an option) is unusable
+      3  no expectation was checked at all: every call was skipped (--allow-empty: exit 0)
     """
     try:
         flags = parse_flags(flags_text)
     except FlagError as exc:
         raise click.BadParameter(str(exc), param_hint="--flags") from None
     if file is None:
-        _interactive(_target(None, pipeline, flags), as_json)
+        _interactive(_target(None, pipeline, flags), as_json, wide)
         return
     try:
         scenario = load_scenario(file)
@@ -100,7 +114,9 @@ def test_command(file: Path | None, pipeline: str | None, flags_text: str,
     else:
         _print_results(scenario, target, results, summary)
     if summary["failed"]:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(EXIT_FAILED)
+    if not summary["checked"] and not allow_empty:
+        raise click.exceptions.Exit(EXIT_NOTHING_CHECKED)
 
 
 # -- which pipeline ----------------------------------------------------------------------------
@@ -150,14 +166,16 @@ def _describe(target: Target) -> str:
 
 def _print_results(scenario: Scenario, target: Target, results: list[CallResult],
                    summary: dict[str, int]) -> None:
-    say(f"{scenario.source}: {len(results)} calls through {_describe(target)}; {ECHO_NOTE}")
+    say(f"{scenario.source}: {len(results)} calls through {_describe(target)}")
+    say(ECHO_NOTE)
     say()
     width = min(max(len(label(r.call)) for r in results), LABEL_MAX)
     for result in results:
         _print_result(result, width)
     say()
-    if not summary["passed"] + summary["failed"]:
-        warn("no call was evaluated: tool-call scenarios wait for tool governance")
+    if not summary["checked"]:
+        warn("no expectation was checked (tool-call scenarios wait for tool governance), so "
+             "this run proves nothing: exit code 3 unless --allow-empty")
     say(summary_line(summary))
 
 
@@ -184,7 +202,10 @@ def _at(run: Execution) -> str:
 
 
 def summary_line(summary: dict[str, int]) -> str:
-    line = f"{summary['passed']} passed, {summary['failed']} failed"
+    """`3 expectations checked: 2 passed, 1 failed, 2 skipped`."""
+    checked = summary["checked"]
+    line = (f"{checked} expectation{'' if checked == 1 else 's'} checked: "
+            f"{summary['passed']} passed, {summary['failed']} failed")
     return f"{line}, {summary['skipped']} skipped" if summary["skipped"] else line
 
 
@@ -221,9 +242,10 @@ def execution_dict(run: Execution) -> dict[str, Any]:
 
 # -- interactive -------------------------------------------------------------------------------
 
-def _interactive(target: Target, as_json: bool) -> None:
+def _interactive(target: Target, as_json: bool, wide: bool) -> None:
     if not as_json:
-        say(f"Dry run through {_describe(target)}; {ECHO_NOTE}.")
+        say(f"Dry run through {_describe(target)}")
+        say(ECHO_NOTE)
         say("Type a prompt and press Enter; `exit`, `quit` or Ctrl-D ends.")
     dry = DryRun(target)
     with asyncio.Runner() as runner:
@@ -236,7 +258,7 @@ def _interactive(target: Target, as_json: bool) -> None:
                 if as_json:
                     print_json_line(execution_dict(run))
                 else:
-                    _print_execution(run)
+                    _print_execution(run, wide)
         finally:
             runner.run(dry.close())
 
@@ -257,12 +279,13 @@ def _prompts(quiet: bool) -> Iterator[str]:
             yield line
 
 
-def _print_execution(run: Execution) -> None:
-    rows = table("phase", "step", "verdict", "ms", "reason", right=("ms",))
+def _print_execution(run: Execution, wide: bool) -> None:
+    rows = table("phase", "step", "verdict", "ms", "reason", right=("ms",), wide=wide,
+                 fixed=("phase", "step", "verdict"))
     for result in run.steps:
         add_row(rows, result.phase.value, result.step, result.verdict.value,
                 fmt_ms(result.duration_ms), result.reason)
-    show(rows)
+    show(rows, wide)
     mark = MARKS["ok" if run.outcome == "allow" else "fail"][0]
     say(f"{mark} {run.outcome}{_at(run)} ({fmt_ms(run.duration_ms)} ms)")
     for result in run.would_block:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING, cast
 
 import click
@@ -94,20 +99,54 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
         raise click.ClickException(f"storage ({settings.storage_kind}): {exc}") from None
     url = f"http://{settings.host}:{settings.port}"
     if generated:
-        path = cli_config.save(settings.home, url=url, admin_key=generated)
+        path = cli_config.save(settings.home, url=url, admin_key=generated,
+                               gateway_key_from_env=None)
         click.echo(f"\nAdmin key (shown once; stored only as a hash, and saved for the CLI in "
                    f"{path}):\n  {generated}\n", err=True)
+    elif settings.admin_api_key is not None:
+        # the environment's key replaced any generated one: a saved key no longer works
+        cli_config.save(settings.home, url=url, admin_key=None, gateway_key_from_env=True)
     else:
         cli_config.remember_url(settings.home, url)
-    _serve(settings)
+    with _signals_stop_cleanly():
+        _serve(settings)
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM reached `tappass up` itself: the normal way to stop the gateway."""
+
+
+@contextmanager
+def _signals_stop_cleanly() -> Iterator[None]:
+    """Exit 0 on Ctrl-C or SIGTERM instead of dying of the signal (uvicorn re-raises the
+    signal it handled once it has shut down), so `make up` and shells report nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _announce(s: Settings, license_key: str | None) -> None:
+    from tappass.settings import inert_settings_warning
+
     where = {"memory": "in memory (data is lost on exit)",
              "local": f"SQLite at {s.sqlite_path}",
              "postgres": "PostgreSQL"}[s.storage_kind]
     click.echo(f"TapPass gateway on http://{s.host}:{s.port}  storage: {where}  "
                f"workers: {s.workers}", err=True)
+    if warning := inert_settings_warning():  # once, before any worker starts
+        click.echo(warning, err=True)
     if license_key:
         click.echo("note: --license is not needed by the open-source gateway; ignored.",
                    err=True)

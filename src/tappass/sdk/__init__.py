@@ -25,6 +25,7 @@ from tappass.sdk._errors import (
     ServerError,
     TapPassError,
     UpstreamError,
+    UpstreamRateLimitError,
 )
 from tappass.sdk._models import ChatCompletion, ChatCompletionChunk
 from tappass.sdk._types import ChatResponse, Governance, StepVerdict, WouldBlock
@@ -51,5 +52,6 @@ __all__ = [
     "Stream",
     "TapPassError",
     "UpstreamError",
+    "UpstreamRateLimitError",
     "WouldBlock",
 ]

@@ -58,8 +58,9 @@ class Agent(BaseAgent):
                 if attempt >= self.retry.max_retries:
                     raise transport_error(exc, self.base_url) from exc
             else:
-                if attempt >= self.retry.max_retries or \
-                        not self.retry.retries_status(response.status_code):
+                if self.retry.needs_body(response.status_code):
+                    response.read()  # a small error answer: is it retryable?
+                if attempt >= self.retry.max_retries or not self.retry.retries(response):
                     return response
                 response.close()
             time.sleep(self.retry.delay(attempt, response))

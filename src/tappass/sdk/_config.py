@@ -19,7 +19,8 @@ from tappass.sdk._errors import ConfigurationError
 
 DEFAULT_URL = "http://127.0.0.1:9620"
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
-RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_STATUSES = frozenset({502, 504})    # the upstream failed or timed out: may pass next time
+MARKED_STATUSES = frozenset({503})        # retried only when the gateway marks it retryable
 
 FlagsArg = Mapping[str, str] | str | None
 
@@ -92,8 +93,11 @@ def _check_header_value(name: str, value: str) -> None:
 class RetryPolicy:
     """Exponential backoff with jitter: base, 2×base, 4×base ... capped at `max_delay`.
 
-    Retried: connection errors, timeouts and 502/503/504, before the first byte of an answer.
-    Never retried: 4xx, which includes every governance decision.
+    Retried, before the first byte of an answer: connection errors, timeouts, 502 and 504,
+    and a 503 whose error body says `"retryable": true` (the audit store briefly
+    unavailable). Never retried: a configuration error (`provider_not_configured`,
+    `pipeline_invalid`: the same request fails the same way), any 4xx, which includes every
+    governance decision, and an answer the gateway marks `"retryable": false`.
     """
 
     max_retries: int = 2
@@ -104,8 +108,19 @@ class RetryPolicy:
         if self.max_retries < 0 or self.backoff < 0:
             raise ConfigurationError("max_retries and backoff must be >= 0")
 
-    def retries_status(self, status: int) -> bool:
-        return status in RETRY_STATUSES
+    @staticmethod
+    def needs_body(status: int) -> bool:
+        """Whether deciding on a retry needs the error body (read it first)."""
+        return status in RETRY_STATUSES or status in MARKED_STATUSES
+
+    @staticmethod
+    def retries(response: httpx.Response) -> bool:
+        """Whether this (read) answer may succeed if sent again."""
+        status = response.status_code
+        if not RetryPolicy.needs_body(status):
+            return False
+        marked = _retryable_mark(response)
+        return marked if marked is not None else status in RETRY_STATUSES
 
     def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
         """Seconds to wait before retry number `attempt + 1`."""
@@ -114,6 +129,16 @@ class RetryPolicy:
             return min(retry_after, self.max_delay)
         base = min(self.backoff * 2.0 ** attempt, self.max_delay)
         return base * random.uniform(0.75, 1.25)
+
+
+def _retryable_mark(response: httpx.Response) -> bool | None:
+    """`error.retryable` of the answer's JSON body, if it says."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    mark = error.get("retryable") if isinstance(error, dict) else None
+    return mark if isinstance(mark, bool) else None
 
 
 def _retry_after(response: httpx.Response | None) -> float | None:

@@ -12,12 +12,17 @@
           │         │                .classification .blocked_by
           │         └── RateLimitError  429 from the rate_limit step: .retry_after
           ├── UpstreamError          502/504: the model provider failed or timed out
-          └── ServerError            any other status (503: audit unavailable or step failed)
+          │    └── UpstreamRateLimitError  429 from the provider: .provider .retry_after
+          └── ServerError            any other status (503: audit unavailable, provider not
+                                     configured, step failed)
 
-`RateLimitError` is a `PolicyBlockError` because a rate limit is a policy decision: it has a
-step and a reason, and `except PolicyBlockError` catches every refusal. The SDK retries
-connection errors, timeouts and 502/503/504 with backoff, never a governance decision.
-Every `APIError` carries `.governance` (what the response headers told, possibly empty).
+`RateLimitError` is a `PolicyBlockError` because the gateway's own rate limit is a policy
+decision: it has a step and a reason, and `except PolicyBlockError` catches every refusal.
+A rate limit of the model provider is not a decision of the gateway: it is an
+`UpstreamRateLimitError` naming the provider. The SDK retries connection errors, timeouts,
+502, 504 and a 503 the gateway marks `"retryable": true`, with backoff; never a
+configuration error or a governance decision. Every `APIError` carries `.governance` (what
+the response headers told, possibly empty). No message ever reads `None`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError", "AuthenticationError", "BadRequestError", "ConfigurationError",
     "GatewayConnectionError", "GatewayTimeout", "GovernanceError", "PolicyBlockError",
-    "RateLimitError", "ServerError", "TapPassError", "UpstreamError",
+    "RateLimitError", "ServerError", "TapPassError", "UpstreamError", "UpstreamRateLimitError",
 ]
 
 
@@ -92,8 +97,8 @@ class PolicyBlockError(GovernanceError):
             governance.classification if governance else None)
 
     def __str__(self) -> str:
-        audit = f" (audit id {self.audit_id})" if self.audit_id else ""
-        return f"blocked by {self.step}: {self.reason}{audit}"
+        who = f"blocked by {self.step}" if self.step else "blocked"
+        return f"{who}: {self.reason}{_audit(self.audit_id)}"
 
 
 class RateLimitError(PolicyBlockError):
@@ -104,6 +109,23 @@ class RateLimitError(PolicyBlockError):
 
 class UpstreamError(APIError):
     """The model provider behind the gateway failed (502) or timed out (504)."""
+
+
+class UpstreamRateLimitError(UpstreamError):
+    """The model provider rate-limited the request (429): `.provider` says which, and
+    `.retry_after` how many seconds it asked to wait (None when it did not say)."""
+
+    def __init__(self, message: str, *, status: int, body: Mapping[str, Any] | None = None,
+                 governance: Governance | None = None) -> None:
+        super().__init__(message, status=status, body=body, governance=governance)
+        provider = self.body.get("provider")
+        self.provider: str | None = str(provider) if provider else None
+        self.retry_after: float | None = _seconds(self.body.get("retry_after"))
+
+    def __str__(self) -> str:
+        who = f"provider {self.provider}" if self.provider else "the model provider"
+        wait = f"; retry after {self.retry_after:g} s" if self.retry_after is not None else ""
+        return f"{who} rate-limited the request{wait}: {self.message}{_audit(self.audit_id)}"
 
 
 class ServerError(APIError):
@@ -122,9 +144,16 @@ def _error_object(body: Any) -> dict[str, Any]:
     return {}
 
 
+def _audit(audit_id: str | None) -> str:
+    return f" (audit id {audit_id})" if audit_id else ""
+
+
 def _class_for(status: int, error: Mapping[str, Any]) -> type[APIError]:
     if error.get("type") == "policy_violation":
         return RateLimitError if status == 429 else PolicyBlockError
+    if status == 429 and (error.get("type") == "upstream_error"
+                          or error.get("code") == "upstream_rate_limited"):
+        return UpstreamRateLimitError
     if status == 400:
         return BadRequestError
     if status == 401:
@@ -144,8 +173,8 @@ def error_from_response(status: int, body: Any, headers: Mapping[str, str] | Non
     error = _error_object(body)
     message = str(error.get("message") or error.get("reason") or f"HTTP {status}")
     exc = _class_for(status, error)(message, status=status, body=error, governance=governance)
-    if isinstance(exc, RateLimitError) and headers:
-        exc.retry_after = _seconds(headers.get("retry-after"))
+    if isinstance(exc, RateLimitError | UpstreamRateLimitError) and headers:
+        exc.retry_after = _seconds(headers.get("retry-after")) or exc.retry_after
     return exc
 
 
@@ -159,14 +188,17 @@ def error_from_event(payload: Mapping[str, Any], governance: Governance | None =
     if kind == "policy_violation":
         status = 429 if code == "rate_limited" else 403
     elif kind == "upstream_error":
-        status = 504 if code == "upstream_timeout" else 502
+        status = {"upstream_timeout": 504, "upstream_rate_limited": 429}.get(str(code), 502)
     else:
         status = 503
     return error_from_response(status, error, governance=governance)
 
 
-def _seconds(value: str | None) -> float | None:
+def _seconds(value: Any) -> float | None:
+    """Seconds from a `Retry-After` header or a `retry_after` field; None if absent or bad."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
     try:
-        return float(value) if value else None
-    except ValueError:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
         return None

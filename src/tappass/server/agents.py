@@ -1,4 +1,8 @@
-"""Admin API for agents: register, list, show, change, rotate key, delete."""
+"""Admin API for agents: register, list, show, change, rotate key, delete.
+
+`{name}` is the agent's name or its id (`ag_...`). Registering or changing flags answers
+with `warnings`: flags stored although no implemented step acts on them yet.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from starlette.responses import Response
 
 from tappass.agents import public_view
 from tappass.errors import RequestError
+from tappass.pipeline.inert import flag_warnings
 from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, parse_json_object, request_error
 from tappass.services import Services
@@ -39,7 +44,8 @@ async def create_agent(request: Request) -> Response:
     except RequestError as exc:
         return request_error(exc)
     return JSON({**public_view(agent), "api_key": key,
-                 "note": "Store this key now: it is shown only once."}, status_code=201)
+                 "note": "Store this key now: it is shown only once.",
+                 "warnings": flag_warnings(agent.flags)}, status_code=201)
 
 
 async def list_agents(request: Request) -> Response:
@@ -76,8 +82,9 @@ async def update_agent(request: Request) -> Response:
     except RequestError as exc:
         return request_error(exc)
     if "enabled" in body or "flags" in body:
-        services.state.forget_agent(name)
-    return JSON(public_view(agent))
+        services.state.forget_agent(agent.name)
+    return JSON({**public_view(agent),
+                 "warnings": flag_warnings(agent.flags) if "flags" in body else []})
 
 
 async def rotate_key(request: Request) -> Response:
@@ -93,8 +100,8 @@ async def rotate_key(request: Request) -> Response:
 async def delete_agent(request: Request) -> Response:
     try:
         services, name = await _admin_and_name(request)
-        await services.agents.delete(name)
+        agent = await services.agents.delete(name)
     except RequestError as exc:
         return request_error(exc)
-    services.state.forget_agent(name)
-    return JSON({"deleted": name})
+    services.state.forget_agent(agent.name)
+    return JSON({"deleted": agent.name, "id": agent.id})

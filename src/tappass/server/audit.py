@@ -1,4 +1,4 @@
-"""`GET /v1/audit`: query the audit trail (admin)."""
+"""`GET /v1/audit`: query the audit trail (admin). `agent=` takes a name or an `ag_` id."""
 
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ async def query_audit(request: Request) -> Response:
         query = parse_query(dict(request.query_params))
     except RequestError as exc:
         return request_error(exc)
+    if query.agent and query.agent.startswith("ag_"):
+        found = await services.agents.get_by_id(query.agent)
+        query.agent = found.name if found else query.agent
     limit = query.limit
     query.limit += 1  # one more than asked tells whether older events remain
     events = await services.store.query_audit(query)

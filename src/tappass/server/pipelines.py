@@ -6,7 +6,10 @@
     PUT  /admin/pipelines/{name}          create or replace
     DELETE /admin/pipelines/{name}
     GET  /admin/steps, /admin/steps/{id}  what a step does, its phases and options
-    PATCH /v1/agents/{name}/pipeline      {preset, overrides} for one agent
+    PATCH /v1/agents/{name}/pipeline      {preset, overrides} for one agent (name or id)
+
+Saving a pipeline or an agent's overrides answers with `warnings`: steps enabled or
+configured that are not implemented in this version, and other settings with no effect yet.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tappass.agents import public_view
 from tappass.errors import ConfigError, RequestError
 from tappass.pipeline.catalog import SPEC_KEYS
 from tappass.pipeline.definition import PRESET_NAMES
+from tappass.pipeline.inert import enable_warnings, raw_override_warnings
 from tappass.pipeline.registry import SPECS, get_spec
 from tappass.pipeline.views import counts, pipeline_view, step_summary, step_view
 from tappass.server.auth import admin_services
@@ -87,11 +91,15 @@ async def _save(request: Request, name: Any, body: dict[str, Any], *,
                            f"{name} to replace it", field="name", status=409,
                            code="pipeline_exists")
     existed = services.catalog.record(name) is not None
+    spec = _spec_from(body)
     try:
-        await services.catalog.save(name, _spec_from(body))
+        await services.catalog.save(name, spec)
     except ConfigError as exc:
         raise _config_error(exc) from None
-    return JSON(_view(services, name), status_code=200 if existed else 201)
+    warnings = enable_warnings(spec.get("enable") or []) + \
+        raw_override_warnings(spec.get("overrides"))
+    return JSON({**_view(services, name), "warnings": warnings},
+                status_code=200 if existed else 201)
 
 
 async def create_pipeline(request: Request) -> Response:
@@ -187,4 +195,5 @@ async def set_agent_pipeline(request: Request) -> Response:
     definition = services.catalog.for_agent(agent).definition
     return JSON({**public_view(agent), "pipeline": {"name": definition.name,
                                                     "counts": counts(definition),
-                                                    "policy": definition.policy}})
+                                                    "policy": definition.policy},
+                 "warnings": raw_override_warnings(agent.overrides)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tappass.money import format_usd
 from tappass.pipeline.options import BudgetOptions
 from tappass.pipeline.step import Action, Decision
 from tappass.policy.budget import budget_for
@@ -44,16 +45,17 @@ class BudgetEnforcement:
         budget = budget_for(ctx.flags.get("budget", self.options.default_budget))
         estimate = estimate_cost(ctx)
         if budget.per_call is not None and estimate > budget.per_call:
-            return Decision(Action.BLOCK, f"estimated call cost ${estimate:.4f} exceeds the "
-                                          f"per-call budget of ${budget.per_call:.2f}")
+            return Decision(Action.BLOCK, f"estimated call cost {format_usd(estimate)} exceeds "
+                                          f"the per-call budget of {format_usd(budget.per_call)}")
         caps = [c for c in (budget.per_session, self.options.budget_usd) if c is not None]
         if not caps:
             return None
         spent = await self._spent(ctx)
         if spent + estimate > min(caps):
             window = "session" if ctx.session_id else "day"
-            return Decision(Action.BLOCK, f"budget of ${min(caps):.2f} per {window} exceeded "
-                                          f"(spent ${spent:.4f})")
+            return Decision(Action.BLOCK, f"estimated call cost {format_usd(estimate)} would "
+                                          f"exceed the budget of {format_usd(min(caps))} per "
+                                          f"{window} (spent {format_usd(spent)})")
         return None
 
     async def _spent(self, ctx: Context) -> float:

@@ -1,0 +1,72 @@
+"""Configuration that has no effect in this version is accepted with `warnings`, never silently,
+and agents are found by id as well as by name."""
+
+from __future__ import annotations
+
+from tests.conftest import ADMIN_HEADERS, Gateway
+
+INJECTION_HIGH = {"categories": {"injection_protection": {"enabled": True,
+                                                          "sensitivity": "high"}}}
+
+
+async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gateway) -> None:
+    await gateway.add_agent("inert-bot")
+    response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
+                                          json={"overrides": INJECTION_HIGH})
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"] == [
+        "overrides.categories.injection_protection: detect_prompt_injection (sensitivity) is "
+        "not implemented in this version; stored, but it has no effect until it is"]
+    response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
+                                          json={"overrides": {"steps": {
+                                              "rate_limit": {"options": {
+                                                  "requests_per_minute": 5}}}}})
+    assert response.json()["warnings"] == []
+
+
+async def test_custom_pipeline_enable_and_policy_warn(gateway: Gateway) -> None:
+    response = await gateway.client.post("/admin/pipelines", headers=ADMIN_HEADERS, json={
+        "name": "inert-pipe", "base": "starter", "enable": ["tool_poisoning_detection"],
+        "disable": ["detect_pii"], "overrides": {"policy": {"require_human_approval": [
+            {"classification": "RESTRICTED"}]}}})
+    assert response.status_code == 201, response.text
+    warnings = response.json()["warnings"]
+    assert warnings[0].startswith("enable: tool_poisoning_detection is not implemented")
+    assert warnings[1].startswith("overrides.policy.require_human_approval: human approval is "
+                                  "not implemented")
+    assert len(warnings) == 2  # disabling an unimplemented step is no warning
+
+
+async def test_flags_only_unimplemented_steps_act_on_warn(gateway: Gateway) -> None:
+    response = await gateway.client.post("/v1/agents", headers=ADMIN_HEADERS, json={
+        "name": "flagged", "flags": {"pii": "mask", "mode": "observe", "budget": "dev"}})
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        "flags.pii=mask: the steps acting on it (detect_pii, pii_tokenization, pii_restore) "
+        "are not implemented in this version; stored, but it has no effect until they are"]
+    response = await gateway.client.patch("/v1/agents/flagged", headers=ADMIN_HEADERS,
+                                          json={"flags": {"pii": "off"}})
+    assert response.json()["warnings"] == []
+
+
+async def test_every_agent_route_takes_the_id(gateway: Gateway) -> None:
+    key = await gateway.add_agent("by-id")
+    client, headers = gateway.client, ADMIN_HEADERS
+    agent_id = (await client.get("/v1/agents/by-id", headers=headers)).json()["id"]
+    assert (await client.get(f"/v1/agents/{agent_id}", headers=headers)).json()["name"] == "by-id"
+    changed = await client.patch(f"/v1/agents/{agent_id}", headers=headers,
+                                 json={"enabled": False})
+    assert changed.status_code == 200 and changed.json()["enabled"] is False
+    assert (await gateway.chat(key)).status_code == 403
+    await client.patch(f"/v1/agents/{agent_id}", headers=headers, json={"enabled": True})
+    assigned = await client.patch(f"/v1/agents/{agent_id}/pipeline", headers=headers,
+                                  json={"preset": "regulated"})
+    assert assigned.json()["pipeline"]["name"] == "regulated"
+    rotated = await client.post(f"/v1/agents/{agent_id}/rotate-key", headers=headers)
+    assert (await gateway.chat(rotated.json()["api_key"])).status_code == 200
+    audit = await client.get("/v1/audit", headers=headers, params={"agent": agent_id})
+    assert {e["agent"] for e in audit.json()["data"]} == {"by-id"} and audit.json()["count"] == 2
+    deleted = await client.delete(f"/v1/agents/{agent_id}", headers=headers)
+    assert deleted.json() == {"deleted": "by-id", "id": agent_id}
+    missing = await client.get(f"/v1/agents/{agent_id}", headers=headers)
+    assert missing.status_code == 404 and "not found (by name or id)" in missing.text
