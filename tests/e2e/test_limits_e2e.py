@@ -96,8 +96,10 @@ def test_declared_body_over_the_limit_is_413_before_any_of_it_is_sent(gw: Gatewa
 
 
 def test_chunked_body_over_the_limit_is_413_and_the_rest_is_not_read(gw: Gateway) -> None:
+    key = register(gw, "chunked")
     with connect(gw) as sock:
-        sock.sendall(f"{POST_HEAD}Transfer-Encoding: chunked\r\n\r\n".encode())
+        sock.sendall(f"{POST_HEAD}Authorization: Bearer {key}\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode())
         for _ in range(5):  # 5,000 bytes of a body with no end in sight
             sock.sendall(b"3e8\r\n" + b"x" * 1000 + b"\r\n")
         status, _, body = read_response(sock)
@@ -138,8 +140,10 @@ def test_slow_header_client_is_closed_while_others_are_answered(gw: Gateway) -> 
 
 
 def test_slow_body_client_is_closed_while_others_are_answered(gw: Gateway) -> None:
+    key = register(gw, "slow-body")
     with connect(gw) as sock:
-        sock.sendall(f"{POST_HEAD}Content-Length: 100\r\n\r\n{{\"model\"".encode())
+        sock.sendall(f"{POST_HEAD}Authorization: Bearer {key}\r\nContent-Length: 100\r\n\r\n"
+                     '{"model"'.encode())
         assert health_answers(gw)
         status, _, body = read_response(sock)
         assert status == 408 and "TAPPASS_BODY_TIMEOUT" in error_of(body)["message"]

@@ -42,6 +42,7 @@ async def test_body_over_the_limit_is_413_in_openai_shape(small_body: Gateway) -
 
 
 async def test_chunked_body_is_refused_once_past_the_limit(small_body: Gateway) -> None:
+    key = await small_body.add_agent()
     sent = 0
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -51,9 +52,23 @@ async def test_chunked_body_is_refused_once_past_the_limit(small_body: Gateway) 
             yield b"x" * 1000
 
     response = await small_body.client.post("/v1/chat/completions", content=chunks(),
-                                            headers={"Authorization": "Bearer tp_x"})
+                                            headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 413 and response.json()["error"]["code"] == "body_too_large"
     assert sent <= 4  # refused at the third kilobyte, not after the hundredth
+
+
+async def test_unauthenticated_body_is_not_read(small_body: Gateway) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(100):
+            sent += 1
+            yield b"x" * 1000
+
+    response = await small_body.client.post("/v1/chat/completions", content=chunks(),
+                                            headers={"Authorization": "Bearer tp_wrong"})
+    assert response.status_code == 401 and sent <= 1
 
 
 # -- TapPass headers and short echoes --------------------------------------------------

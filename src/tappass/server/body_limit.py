@@ -1,15 +1,21 @@
 """`BodyLimit`: an ASGI middleware that caps the size of a request body.
 
-A `Content-Length` over the limit is answered 413 before any of the body is read; a
-chunked body is counted as it arrives and answered 413 as soon as it passes the limit.
-Either way the connection is closed, so the rest is never read. A body within the limit is
-read here, once, and handed to the application as one message (the gateway reads whole
-bodies anyway). If the client goes away before its body is complete (including the server
-closing a body that is too slow), the application is not called.
+A `Content-Length` over the limit is answered 413 before any of the body is read (and
+before authentication). A chunked body is counted as the application reads it: once it
+passes the limit the client gets 413, the application sees a disconnect, and what it would
+still send is dropped. The 413 closes the connection, so the rest is never read. Bodies are
+still read only when the application asks (an unauthenticated request is answered 401
+without its body being buffered); a body with a `Content-Length` within the limit passes
+untouched, since the server's framing stops it at that length.
+
+A client that goes away before its body is complete (including one the server cut off at
+`TAPPASS_BODY_TIMEOUT`) makes the application's read raise `ClientDisconnect`: there is
+no one left to answer, so that ends the request quietly instead of as a server error.
 """
 
 from __future__ import annotations
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tappass.server.responses import error
@@ -31,27 +37,13 @@ class BodyLimit:
         if length is not None and length > self.max_bytes:
             await self._too_large(scope, send, length)
             return
-        body = await self._read(receive)
-        if body is None:  # the client went away, or the server closed it
-            return
-        if len(body) > self.max_bytes:
-            await self._too_large(scope, send, None)
-            return
-        await self.app(scope, _replay(body, receive), send)
-
-    async def _read(self, receive: Receive) -> bytes | None:
-        """The whole body, or as much as passes the limit; None on a disconnect."""
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return None
-            chunk = message.get("body", b"")
-            parts.append(chunk)
-            size += len(chunk)
-            if size > self.max_bytes or not message.get("more_body", False):
-                return b"".join(parts) if len(parts) != 1 else parts[0]
+        try:
+            if chunked:
+                await _Counted(self, scope, receive, send).run()
+            else:
+                await self.app(scope, receive, send)
+        except ClientDisconnect:
+            pass
 
     async def _too_large(self, scope: Scope, send: Send, length: int | None) -> None:
         size = f"{length} bytes, over" if length is not None else "over"
@@ -60,6 +52,34 @@ class BodyLimit:
                  "a smaller request (the limit is the gateway's TAPPASS_MAX_BODY_BYTES)",
             code="body_too_large", param="body", headers={"Connection": "close"})
         await response(scope, _no_receive, send)
+
+
+class _Counted:
+    """One chunked request: count the body as it is read; refuse it past the limit."""
+
+    def __init__(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+        self.limit, self.scope, self._receive, self._send = limit, scope, receive, send
+        self.size = 0
+        self.refused = False
+
+    async def run(self) -> None:
+        await self.limit.app(self.scope, self.receive, self.send)
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            if self.size > self.limit.max_bytes:
+                self.refused = True
+                await self.limit._too_large(self.scope, self._send, None)
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.refused:  # after a 413 the application has no one to answer
+            await self._send(message)
 
 
 def _declared_body(scope: Scope) -> tuple[int | None, bool]:
@@ -77,19 +97,6 @@ def _declared_body(scope: Scope) -> tuple[int | None, bool]:
     if length == 0 and not chunked:
         return None, False
     return length, chunked
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return await receive()  # later calls wait for a disconnect, as before
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 async def _no_receive() -> Message:
