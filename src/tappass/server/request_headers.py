@@ -40,10 +40,9 @@ def check_flags_header(value: str) -> str:
 
 def check_request_headers(request: Request) -> None:
     """Raise RequestError (400) when `X-Session-Id` or `X-TapPass-Flags` is out of bounds."""
-    headers = request.headers
-    session_id = headers.get("x-session-id")
-    if session_id:  # an empty header means no session, as before
-        check_session_id(session_id)
-    flags = headers.get("x-tappass-flags")
-    if flags is not None:
-        check_flags_header(flags)
+    for name, value in request.scope["headers"]:  # one pass over the raw headers
+        if name == b"x-session-id":
+            if value:  # an empty header means no session, as before
+                check_session_id(value.decode("latin-1"))
+        elif name == b"x-tappass-flags":
+            check_flags_header(value.decode("latin-1"))
