@@ -3,7 +3,8 @@
 Every failed authentication is audited, up to `limit` per client address per window. Past
 that, the address's further failures in the window are answered 429 and not audited one by
 one: when the window ends, one summary event records how many were refused. The table of
-addresses is bounded (`max_clients`): expired windows are dropped first, then the oldest.
+addresses is bounded (`max_clients`): expired windows are dropped first, then the oldest,
+whose summary is then written early.
 """
 
 from __future__ import annotations
@@ -83,9 +84,15 @@ class AuthFloodGuard:
         return entry
 
     def _evict(self, now: float) -> None:
-        expired = [c for c, w in self._windows.items() if now - w.start >= self.window]
-        for client in expired or [next(iter(self._windows))]:
-            del self._windows[client]  # a pending summary keeps its own timer and entry
+        """Drop the oldest windows (the table keeps opening order): the expired, else one."""
+        while self._windows:
+            oldest = next(iter(self._windows.values()))
+            if now - oldest.start < self.window and len(self._windows) < self._max_clients:
+                return
+            del self._windows[oldest.client]
+            if oldest.summary is not None:  # its summary is written now, not forgotten
+                oldest.summary.cancel()
+                self._summarise(oldest)
 
     def _summarise(self, entry: _Window) -> None:
         entry.summary = None
