@@ -162,9 +162,17 @@ class TapPassHttpProtocol(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
 
+    def _server_holds_reading(self) -> bool:
+        """Reading is paused by the server (queued pipelined requests, flow control): the
+        client is not the one that is late."""
+        return bool(self.pipeline) or self.flow.read_paused
+
     def _head_timed_out(self) -> None:
         self._deadline = None
         if self.transport.is_closing():
+            return
+        if self._server_holds_reading():
+            self._arm(self.limits.header_timeout, self._head_timed_out)
             return
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.keep_alive = False  # a response is under way: close after it
@@ -180,6 +188,9 @@ class TapPassHttpProtocol(HttpToolsProtocol):
         self._deadline = None
         cycle = self.cycle
         if self.transport.is_closing() or cycle is None:
+            return
+        if self._server_holds_reading():
+            self._arm(self.limits.body_timeout, self._body_timed_out)
             return
         if cycle.response_started:
             self.transport.close()
