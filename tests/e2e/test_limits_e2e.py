@@ -7,6 +7,7 @@ One gateway with small limits (4 KB body, 2 KB head, 0.5 s deadlines, 5 auth fai
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -124,6 +125,23 @@ def test_oversized_head_is_refused_while_it_is_still_arriving(gw: Gateway) -> No
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: gw\r\nX-Big: " + b"a" * 3000)
         status, _, body = read_response(sock)
         assert status == 431 and "TAPPASS_MAX_HEADER_BYTES" in error_of(body)["message"]
+
+
+def test_body_and_pipelined_requests_in_one_read_do_not_count_as_head(gw: Gateway) -> None:
+    key = register(gw, "one-read")
+    body = json.dumps({"model": "tappass/echo",
+                       "messages": [{"role": "user", "content": "b" * 3000}]}).encode()
+    post = (f"{POST_HEAD}Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+            .encode() + body)
+    get = b"GET /health/live HTTP/1.1\r\nHost: gw\r\nX-Pad: " + b"p" * 1000 + b"\r\n\r\n"
+    with connect(gw) as sock:  # 3 KB body + 3 pipelined heads of 1 KB, all in one write
+        sock.sendall(post + get * 3)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 4:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {data!r}"
+            data += chunk
+        assert re.findall(rb"HTTP/1.1 (\d+)", data) == [b"200"] * 4
 
 
 # -- deadlines -----------------------------------------------------------------------
