@@ -1,10 +1,11 @@
 """Agent identities: registration, key rotation, and authentication of `tp_` keys.
 
 Authentication looks the record up by the key's public prefix and compares the SHA-256 of
-the whole key in constant time. Successful lookups are cached briefly. Every change drops
-the agent from this process's cache and signals the other workers on this machine
-(`tappass.changes`), so a rotated key or a disabled agent is refused by the next request
-everywhere; gateways on other machines re-read the record within `CACHE_SECONDS`.
+the whole key in constant time (against a dummy when the prefix is unknown). Successful
+lookups are cached briefly. Every change drops the agent from this process's cache and
+signals the other workers on this machine (`tappass.changes`), so a rotated key or a
+disabled agent is refused by the next request everywhere; gateways on other machines
+re-read the record within `CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tappass import keys
+from tappass.clip import clip
 from tappass.errors import AlreadyExists, ConfigError, RequestError
 from tappass.policy.flags import validate_flags, validate_locked, validate_loosenable
 from tappass.storage.base import AgentRecord
@@ -32,7 +34,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 class NotFound(RequestError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"agent {name!r} not found (by name or id); list agents with "
+        super().__init__(f"agent {clip(name)} not found (by name or id); list agents with "
                          "GET /v1/agents or `tappass agents list`", field="name", status=404,
                          code="agent_not_found")
 
@@ -82,7 +84,8 @@ class AgentDirectory:
         if hit is not None and hit[1] > now:
             return hit[0]
         agent = await self._store.get_agent_by_key_prefix(keys.lookup_prefix(key))
-        if agent is None or not keys.matches(key, agent.key_hash):
+        # an unknown prefix is compared too: it must cost what a wrong secret costs
+        if not keys.digest_matches(digest, agent.key_hash if agent else None) or agent is None:
             return None
         self._cache[digest] = (agent, now + CACHE_SECONDS)
         return agent

@@ -17,6 +17,7 @@ from types import FrameType
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,10 +26,13 @@ from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
+from tappass.clip import clip
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
 from tappass.server import agents, audit, health, openai, openapi, pipelines
+from tappass.server.auth_flood import AuthFloodGuard
+from tappass.server.body_limit import BodyLimit
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
@@ -67,8 +71,9 @@ def routes() -> list[Route]:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = {404: f"no route for {request.method} {request.url.path}",
-               405: f"method {request.method} not allowed on {request.url.path}"}
+    path = clip(request.url.path, 80)  # the path is client input: quote only a prefix
+    message = {404: f"no route for {request.method} {path}",
+               405: f"method {request.method} not allowed on {path}"}
     return error(exc.status_code, message.get(exc.status_code, str(exc.detail)),
                  code="not_found" if exc.status_code == 404 else "invalid_request")
 
@@ -91,6 +96,8 @@ async def start_services(settings: Settings) -> Services:
                         changes=ChangeSignal(_signal_path(settings)))
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
+    services.auth_flood = AuthFloodGuard(settings.auth_failure_limit,
+                                         settings.auth_failure_window, recorder.record)
     await services.catalog.load()
     for name in services.catalog.names():  # compile every known pipeline once, up front
         services.catalog.pipeline(name)
@@ -113,6 +120,7 @@ def _signal_path(settings: Settings) -> Path | None:
 async def stop_services(services: Services) -> None:
     await services.streams.close()  # streams cut by the shutdown, recorded before the last write
     await services.catalog.close()
+    await services.auth_flood.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()
@@ -159,4 +167,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await stop_services(services)
 
     return Starlette(routes=routes(), lifespan=lifespan,
+                     middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
                      exception_handlers={HTTPException: _http_error, 500: _server_error})

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tappass.audit.recorder import AuditRecorder
     from tappass.pipeline.catalog import PipelineCatalog
     from tappass.providers.registry import Providers
+    from tappass.server.auth_flood import AuthFloodGuard
     from tappass.settings import Settings
     from tappass.state import LocalState
     from tappass.storage.base import Store
@@ -31,6 +32,7 @@ class Services:
     # built from the services themselves (steps compiled by the catalog receive them)
     catalog: PipelineCatalog = field(init=False)
     agents: AgentDirectory = field(init=False)
+    auth_flood: AuthFloodGuard = field(init=False)
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
     streams: OpenStreams = field(default_factory=OpenStreams)
 

@@ -155,8 +155,30 @@ def _announce(s: Settings, license_key: str | None) -> None:
 def _serve(s: Settings) -> None:
     import uvicorn
 
+    _raise_fd_limit(s)
+    # the protocol adds the header size limit, the header and body deadlines and the
+    # connection cap (tappass.server.http_protocol); keep-alive is uvicorn's own timeout
     uvicorn.run("tappass.app:create_app", factory=True, host=s.host, port=s.port,
                 workers=s.workers, loop="uvloop" if sys.platform != "win32" else "asyncio",
-                http="httptools", log_level=s.log_level, access_log=False,
+                http="tappass.server.http_protocol:TapPassHttpProtocol",
+                timeout_keep_alive=s.keepalive_timeout,  # type: ignore[arg-type]  # a float works
+                log_level=s.log_level, access_log=False,
                 # uvicorn hands this to asyncio.wait_for, which takes fractions of a second too
                 timeout_graceful_shutdown=cast(int, s.shutdown_grace))
+
+
+def _raise_fd_limit(s: Settings) -> None:
+    """Let each worker hold its connection cap plus its upstream pool and files."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    needed = s.max_connections + s.upstream_max_connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < needed:
+            click.echo(f"warning: the open-file limit ({hard}) is below what "
+                       f"TAPPASS_MAX_CONNECTIONS={s.max_connections} needs ({needed}); raise "
+                       f"it (ulimit -n) or lower TAPPASS_MAX_CONNECTIONS", err=True)

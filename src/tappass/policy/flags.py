@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from tappass.clip import clip
 from tappass.errors import RequestError
 
 _EMAIL_INTERNAL = re.compile(r"internal:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -40,13 +41,13 @@ def validate_flag(key: str, value: str) -> str:
     key = key.strip().lower()
     value = value.strip()
     if key not in CHOICES:
-        raise FlagError(f"unknown flag {key!r}; valid flags: {', '.join(CHOICES)}")
+        raise FlagError(f"unknown flag {clip(key)}; valid flags: {', '.join(CHOICES)}")
     if value in CHOICES[key]:
         return value
     pattern = _PATTERNS.get(key)
     if pattern and pattern.fullmatch(value):
         return value
-    raise FlagError(f"invalid value {value!r} for flag {key!r}; expected one of "
+    raise FlagError(f"invalid value {clip(value)} for flag {key!r}; expected one of "
                     f"{' | '.join(CHOICES[key])}")
 
 
@@ -55,7 +56,7 @@ def validate_flags(flags: Mapping[str, object]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in flags.items():
         if not isinstance(value, str):
-            raise FlagError(f"flag {key!r} must be a string, got {type(value).__name__}")
+            raise FlagError(f"flag {clip(key)} must be a string, got {type(value).__name__}")
         out[str(key).strip().lower()] = validate_flag(str(key), value)
     return out
 
@@ -68,7 +69,7 @@ def parse_flags(text: str) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise FlagError(f"malformed flag {part.strip()!r}; expected key=value")
+            raise FlagError(f"malformed flag {clip(part.strip())}; expected key=value")
         out[key.strip().lower()] = validate_flag(key, value)
     return out
 
@@ -202,7 +203,7 @@ def validate_flag_names(names: object, field: str) -> list[str]:
                         field=field)
     for name in names:
         if name not in CHOICES:
-            raise FlagError(f"{field}: unknown flag {name!r}; valid flags: "
+            raise FlagError(f"{field}: unknown flag {clip(name)}; valid flags: "
                             f"{', '.join(CHOICES)}", field=field)
     return sorted(set(names))
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tappass.clip import clip
 from tappass.errors import RequestError
 from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, request_error
@@ -23,7 +24,7 @@ def _time(name: str, value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise RequestError(f"{name}: expected an ISO-8601 time such as 2026-03-01T00:00:00Z, "
-                           f"got {value!r}", field=name) from None
+                           f"got {clip(value)}", field=name) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -8,6 +8,7 @@ from tappass.errors import RequestError
 from tappass.server.responses import parse_json_object
 
 _ROLES_WITHOUT_CONTENT = frozenset({"assistant"})
+MAX_MODEL_CHARS = 256  # the name is recorded in every audit event: keep it bounded
 
 
 def _fail(field: str, expected: str) -> RequestError:
@@ -45,8 +46,9 @@ def _check_part(where: str, part: Any) -> None:
 def parse_chat_request(raw: bytes) -> dict[str, Any]:
     body = parse_json_object(raw)
     model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise _fail("model", "a model name such as 'gpt-4o' or 'tappass/echo'")
+    if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_CHARS:
+        raise _fail("model", f"a model name of at most {MAX_MODEL_CHARS} characters such as "
+                    "'gpt-4o' or 'tappass/echo'")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _fail("messages", "a non-empty list of messages")

@@ -23,9 +23,11 @@ from tappass.pipeline.context import Context
 from tappass.pipeline.runner import Block, run_phase
 from tappass.pipeline.step import Phase
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
+from tappass.server import auth_flood
 from tappass.server.auth import bearer, is_admin
 from tappass.server.chat_request import parse_chat_request
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
+from tappass.server.request_headers import check_request_headers
 from tappass.server.responses import JSON, blocked_body, error
 from tappass.server.streaming import open_stream, stream_body
 
@@ -89,6 +91,8 @@ async def chat_completions(request: Request) -> Response:
     try:
         agent = await _authenticate(request, services)
     except RequestError as exc:
+        if (refused := auth_flood.refusal(services.auth_flood, request)) is not None:
+            return refused  # one address flooding: counted in one summary event
         # failed authentication is audited too (never any part of the presented key)
         audit_id = keys.new_id("ae")
         await _audit_quietly(services, bare_event(
@@ -101,6 +105,7 @@ async def chat_completions(request: Request) -> Response:
         return await _refuse(services, agent, audit_id, "authentication",
                              f"agent {agent.name!r} is disabled", "agent_disabled")
     try:
+        check_request_headers(request)
         pipeline = services.catalog.for_agent(agent)
         body = parse_chat_request(await request.body())
         flags = _resolve_flags(request, pipeline.definition.defaults, agent)

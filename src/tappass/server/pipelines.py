@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tappass.agents import public_view
+from tappass.clip import clip
 from tappass.errors import ConfigError, RequestError
 from tappass.pipeline.catalog import SPEC_KEYS
 from tappass.pipeline.definition import PRESET_NAMES
@@ -130,7 +131,7 @@ async def delete_pipeline(request: Request) -> Response:
                                "assign them another pipeline first", field="name",
                                status=409, code="pipeline_in_use")
         if not await services.catalog.delete(name):
-            raise RequestError(f"custom pipeline {name!r} not found", field="name",
+            raise RequestError(f"custom pipeline {clip(name)} not found", field="name",
                                status=404, code="pipeline_not_found")
     except RequestError as exc:
         return request_error(exc)

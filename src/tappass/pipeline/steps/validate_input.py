@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tappass.clip import clip
 from tappass.pipeline.options import ValidateInputOptions
 from tappass.pipeline.step import Action, Decision
 
@@ -31,7 +32,7 @@ class ValidateInput:
             return _block(f"{len(messages)} messages exceed the limit of {opts.max_messages}")
         for i, message in enumerate(messages):
             if message.get("role") not in self._roles:
-                return _block(f"messages[{i}].role {message.get('role')!r} is not allowed")
+                return _block(f"messages[{i}].role {clip(message.get('role'))} is not allowed")
         texts = ctx.texts()
         size = sum(map(len, texts))
         if size > opts.max_input_chars:
