@@ -1,0 +1,173 @@
+"""Person names and places, offline: word lists plus capitalisation and context cues.
+
+Runs of capitalised words are the candidates. A run is a person when a title precedes it
+(``Dr.``, ``Mrs``), when a phrase introduces a person (``my name is``, ``Dear``), or when
+it starts with a known given name (US census lists); two or more capitalised words that
+are neither common words nor places score lower and count at high sensitivity. A run is a
+place when it is in the GeoNames list, or when a phrase introduces a place (``lives in``,
+``flew to``). Common English words are never names or places on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tappass.detect import lexicon
+from tappass.pipeline.step import Finding
+
+CAP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f"
+PARTICLES = frozenset("van de der von da di del della la le du dos das ten ter bin al ben".split())
+TITLES = frozenset("mr mrs ms miss mx dr prof sir madam dame lady lord herr frau mme mlle "
+                   "sr sra srta dott ing".split())
+ORG_WORDS = frozenset("inc ltd llc gmbh ag sa plc co corp corporation group company bank "
+                      "university college institute foundation association partners holdings "
+                      "labs technologies systems solutions services software media studio "
+                      "studios club hotel restaurant airlines airport museum church school "
+                      "hospital clinic ministry agency council committee investments capital "
+                      "partners weekly daily times news resources records entertainment &".split())
+
+_PERSON_BEFORE = re.compile(
+    r"(?:name is|named|name|names|called|user|add|under|said|shouted at|assistant to|"
+    r"i am|i'm|this is|dear|hi|hello|hey|thanks|thank you|"
+    r"regards|sincerely|cheers|signed|attn|attention|contact|ask for|speak to|speak with|"
+    r"talk to|meet|met|married|husband|wife|son|daughter|mother|father|brother|sister|"
+    r"friend|colleague|boss|manager|patient|client|customer|guardian|user|bot|by|with|"
+    r"producer|commenter|author|writer|singer|actor|director|ceo|cfo|cto)\W{0,3}$")
+_PERSON_AFTER = re.compile(
+    r"^(?:,? (?:said|says|wrote|writes|told|asked|explained|replied|added|noted|is a|was a|"
+    r"has been|had|who|and his|and her|points out|pointed out)\b|, can you|, could you|"
+    r", please|, can i|, would you| is (?:a|an|my|our|the) [a-z]+ (?:person|man|woman))")
+_PLACE_BEFORE = re.compile(
+    r"(?:live in|lives in|lived in|living in|flew to|fly to|flying to|travel to|travelling to|"
+    r"traveling to|travelled to|traveled to|moved to|moved from|move to|from|born in|based in|"
+    r"located in|trip to|visit|visiting|visited|returned to|went to|going to|near|city of|"
+    r"town of|grew up in|in|at|to)\s+$")
+_STRONG_PLACE = re.compile(
+    r"(?:live in|lives in|lived in|living in|flew to|fly to|travel to|travelling to|"
+    r"traveling to|moved to|moved from|from|born in|based in|located in|trip to|visiting|"
+    r"returned to|grew up in|city of|town of)\s+$")
+
+
+class NameFinder:
+    """PERSON and LOCATION findings from capitalised runs."""
+
+    def __init__(self) -> None:
+        word = rf"[{CAP}][\w'’-]*\.?"
+        particle = "|".join(sorted(PARTICLES))
+        self._run = re.compile(rf"(?<![\w@/#.:&+-]){word}(?: (?:(?:{particle}) )?{word})*")
+        self._first = lexicon.first_names()
+        self._last = lexicon.last_names()
+        self._places = lexicon.places()
+        self._common = lexicon.common_words()
+
+    def __call__(self, text: str) -> Iterator[Finding]:
+        for m in self._run.finditer(text):
+            if text[m.end():m.end() + 1] == "@":
+                continue
+            for run in self._split(text, m.start(), m.group()):
+                finding = self._classify(text, run)
+                if finding is not None:
+                    yield finding
+
+    def _split(self, text: str, start: int, value: str) -> Iterator[tuple[int, int, bool]]:
+        """Sub-runs (start, end, titled) cut at sentence-final dots, titles and common words."""
+        cut: list[tuple[int, int]] = []
+        titled = False
+        pos = start
+        for token in value.split(" "):
+            t_start, t_end = pos, pos + len(token)
+            pos = t_end + 1
+            bare = _possessive(token.rstrip("."))
+            key = bare.lower()
+            if key in TITLES:
+                if cut:
+                    yield cut[0][0], cut[-1][1], titled
+                cut, titled = [], True
+                continue
+            if key in PARTICLES and cut:
+                cut.append((t_start, t_end))
+                continue
+            if key in self._common or key in ORG_WORDS or not bare:
+                if cut:
+                    yield cut[0][0], cut[-1][1], titled
+                cut, titled = [], False
+                continue
+            cut.append((t_start, t_start + len(bare) if len(bare) > 1 else t_end))
+            if len(bare) < len(token.rstrip(".")) or (token.endswith(".") and len(bare) > 1):
+                yield cut[0][0], cut[-1][1], titled
+                cut, titled = [], False
+        if cut:
+            while cut and text[cut[-1][0]:cut[-1][1]].lower() in PARTICLES:
+                cut.pop()
+            if cut:
+                yield cut[0][0], cut[-1][1], titled
+
+    def _classify(self, text: str, run: tuple[int, int, bool]) -> Finding | None:
+        start, end, titled = run
+        value = text[start:end]
+        words = value.split(" ")
+        before = text[max(0, start - 24):start].lower()
+        if titled:
+            return Finding("PERSON", start, end, 0.9, "name after a title")
+        if value.isupper() and len(value) < 4:
+            return None  # an acronym
+        place = self._is_place(value)
+        first = words[0].title() in self._first
+        last = len(words) > 1 and words[-1].title() in self._last
+        if _PERSON_BEFORE.search(before) and not (place and _STRONG_PLACE.search(before)):
+            return Finding("PERSON", start, end, 0.85 if first or last else 0.75,
+                           "name after a person cue")
+        if len(words) == 3 and len(words[1].rstrip(".")) == 1 and _name_like(words[0]) \
+                and _name_like(words[2]):
+            return Finding("PERSON", start, end, 0.8, "name with a middle initial")
+        if place and not first:
+            cued = _PLACE_BEFORE.search(before)
+            score = 0.85 if cued else 0.45 if _sentence_start(before) and len(words) == 1 \
+                else 0.7
+            return Finding("LOCATION", start, end, score, "known place")
+        if _STRONG_PLACE.search(before):
+            return Finding("LOCATION", start, end, 0.6, "name after a place cue")
+        if first:
+            score = 0.9 if last else 0.8 if len(words) > 1 else 0.6
+            return Finding("PERSON", start, end, score, "known given name")
+        if _PERSON_AFTER.match(text[end:end + 40]):
+            return Finding("PERSON", start, end, 0.7, "name before a person cue")
+        if last:
+            return Finding("PERSON", start, end, 0.65, "known family name")
+        if 2 <= len(words) <= 3 and all(_name_like(w) for w in words):
+            if _own_line(text, start, end):
+                return Finding("PERSON", start, end, 0.6, "capitalised words on their own line")
+            return Finding("PERSON", start, end, 0.45, "capitalised words")
+        return None
+
+    def _is_place(self, value: str) -> bool:
+        if value in self._places:
+            return True
+        if value.isupper() and len(value) >= 4:
+            return value.title() in self._places
+        return False
+
+
+def _own_line(text: str, start: int, end: int) -> bool:
+    """The run is the whole line (a signature, a card, an address label)."""
+    head = text[max(0, start - 2):start].lstrip(" \t>")
+    return (start == 0 or head.endswith("\n") or not head) and \
+        text[end:end + 1] in ("", "\n", ",")
+
+
+def _possessive(token: str) -> str:
+    for suffix in ("'s", "’s", "'", "’"):
+        if token.endswith(suffix):
+            return token[:-len(suffix)]
+    return token
+
+
+def _sentence_start(before: str) -> bool:
+    stripped = before.rstrip(" \t")
+    return not stripped or stripped[-1] in ".!?\n>:\"'("
+
+
+def _name_like(word: str) -> bool:
+    return len(word) > 1 and word[0].isupper() and not word.isupper() and \
+        not any(c.isdigit() for c in word)

@@ -1,0 +1,127 @@
+"""Personal data detection: every PII finder in one pure detector, and the choice of findings.
+
+`PiiDetector` runs the finders (structured identifiers, addresses, names and places, and
+spaCy NER when it is installed and `TAPPASS_NER_ENABLED` is set) and returns every
+candidate with its score, overlaps included. `PiiPolicy` applies a step's options to those
+candidates: entity types, per-type thresholds from the sensitivity, the allowlists, and
+then overlap resolution (the best-scoring span wins). Both are built once per step
+instance; calling them does no I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from tappass.detect.names import NameFinder
+from tappass.detect.pii_address import AddressFinder
+from tappass.detect.pii_ids import NationalIdFinder, PassportFinder
+from tappass.detect.pii_patterns import (
+    BirthDateFinder,
+    CardFinder,
+    EmailFinder,
+    IbanFinder,
+    IpFinder,
+    PhoneFinder,
+    SsnFinder,
+)
+from tappass.pipeline.step import Finding
+
+PII_TYPES: tuple[str, ...] = (
+    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", "DATE_OF_BIRTH",
+    "PASSPORT", "NATIONAL_ID", "ADDRESS", "PERSON", "LOCATION")
+
+# lowest score kept for each sensitivity; a per-type threshold overrides it
+SENSITIVITY_FLOOR = {"low": 0.7, "medium": 0.5, "high": 0.35}
+
+# when two findings overlap with the same score, the more specific type wins
+_SPECIFICITY = {t: i for i, t in enumerate(reversed(PII_TYPES))}
+
+Finder = Callable[[str], Iterable[Finding]]
+
+
+class PiiDetector:
+    """text -> every PII candidate (spans into `text`, overlaps allowed)."""
+
+    def __init__(self, *, ner: bool | None = None) -> None:
+        self._finders: list[Finder] = [
+            EmailFinder(), PhoneFinder(), CardFinder(), IbanFinder(), SsnFinder(), IpFinder(),
+            BirthDateFinder(), NationalIdFinder(), PassportFinder(), AddressFinder(),
+            NameFinder()]
+        if ner if ner is not None else ner_enabled():
+            from tappass.detect.ner import SpacyNer
+            self._finders.append(SpacyNer.from_environment())
+
+    def __call__(self, text: str) -> list[Finding]:
+        return [f for finder in self._finders for f in finder(text)]
+
+
+def ner_enabled() -> bool:
+    return os.environ.get("TAPPASS_NER_ENABLED", "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomPii:
+    name: str
+    pattern: re.Pattern[str]
+    score: float
+
+
+class PiiPolicy:
+    """A step's options applied to candidates: types, thresholds, allowlists, overlaps."""
+
+    def __init__(self, *, sensitivity: str = "medium", thresholds: dict[str, float] | None = None,
+                 entities: Sequence[str] | None = None, allowlist: Sequence[str] = (),
+                 allowlist_patterns: Sequence[str] = ()) -> None:
+        floor = SENSITIVITY_FLOOR[sensitivity]
+        self._thresholds = {t: floor for t in PII_TYPES} | dict(thresholds or {})
+        self._floor = floor
+        self._entities = frozenset(e.upper() for e in entities) if entities else None
+        self._allowed = frozenset(a.casefold() for a in allowlist)
+        self._allowed_patterns = [re.compile(p) for p in allowlist_patterns]
+
+    def select(self, text: str, candidates: Iterable[Finding]) -> list[Finding]:
+        kept = [f for f in candidates if self._keeps(text, f)]
+        return resolve_overlaps(kept)
+
+    def _keeps(self, text: str, finding: Finding) -> bool:
+        if self._entities is not None and finding.type not in self._entities:
+            return False
+        if finding.score < self._thresholds.get(finding.type, self._floor):
+            return False
+        return not self.allowed(text[finding.start:finding.end])
+
+    def allowed(self, value: str) -> bool:
+        if value.casefold() in self._allowed:
+            return True
+        return any(p.search(value) for p in self._allowed_patterns)
+
+
+def custom_finder(patterns: Sequence[CustomPii]) -> Finder:
+    """A finder for configured `custom_patterns` (type = the pattern's name, upper-cased)."""
+    def find(text: str) -> Iterator[Finding]:
+        for custom in patterns:
+            for m in custom.pattern.finditer(text):
+                if m.end() > m.start():
+                    yield Finding(custom.name, m.start(), m.end(), custom.score,
+                                  "custom pattern")
+    return find
+
+
+def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Non-overlapping findings in text order; of overlapping ones the best-scoring wins."""
+    if len(findings) < 2:
+        return findings
+    ranked = sorted(findings, key=lambda f: (-f.score, -_SPECIFICITY.get(f.type, len(PII_TYPES)),
+                                             -((f.end or 0) - (f.start or 0))))
+    taken: list[Finding] = []
+    for finding in ranked:
+        if all(_disjoint(finding, other) for other in taken):
+            taken.append(finding)
+    return sorted(taken, key=lambda f: f.start or 0)
+
+
+def _disjoint(a: Finding, b: Finding) -> bool:
+    return (a.end or 0) <= (b.start or 0) or (b.end or 0) <= (a.start or 0)

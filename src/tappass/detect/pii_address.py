@@ -1,0 +1,115 @@
+"""Postal addresses: a street core, then the unit, city, region, postcode and country after it.
+
+The street core is one of the shapes postal services use: a number and a street-type word
+(``221 Baker Street``, ``12 Kent St``), a street-type word first (``Rue de la Paix 12``,
+``ul. Miła 57``, ``Via Roma 131``), a compound street name (``Koskikatu 25``,
+``Pfarrgasse 91``), or a post box (``PSC 1437, Box 3833 / APO AA 66791``). Whatever follows
+on the same line or the next lines and reads like an address part (``Apt. 5``, a
+capitalised place, ``CO 80301``) extends the span, so a multi-line address is one finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tappass.pipeline.step import Finding
+
+CAP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f"
+WORD = rf"[{CAP}][\w'’-]*\.?"
+
+STREET_TYPES = (
+    "Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
+    "Square|Sq|Squares|Terrace|Way|Close|Crescent|Cres|Parkway|Pkwy|Highway|Hwy|Circle|Cir|"
+    "Trail|Row|Walk|Gardens|Grove|Hill|Hills|Mews|Bridge|Plaza|Alley|Ridge|Rapids|Loop|"
+    "Point|Lodge|Passage|Parade|Green|Gate|Heights|Crossing|Creek|Cove|Dale|Estate|Estates|"
+    "Expressway|Falls|Ferry|Fields|Ford|Forest|Fork|Fort|Freeway|Garden|Glen|Harbor|Harbour|"
+    "Haven|Hollow|Island|Isle|Junction|Knoll|Lake|Lakes|Landing|Manor|Meadow|Meadows|Mill|"
+    "Mills|Motorway|Mount|Orchard|Oval|Park|Pass|Path|Pike|Pines|Plain|Plains|Prairie|Ranch|"
+    "River|Run|Shore|Shores|Spring|Springs|Station|Stream|Summit|Trace|Track|Turnpike|"
+    "Valley|View|Villa|Village|Ville|Vista|Wall|Wells|Wharf|Wood|Woods|Wynd|Quay|Embankment")
+STREET_PREFIXES = (
+    "Rue|Avenue|Av|Avda|Boulevard|Bd|Chemin|Allée|Impasse|Place|Quai|Route|Via|Viale|Vicolo|"
+    "Piazza|Piazzale|Corso|Largo|Strada|Calle|Carrer|Camino|Paseo|Plaza|Ronda|Travesía|Rua|"
+    "Rúa|Travessa|Praça|Alameda|Estrada|Avenida|ul|ulica|al|aleja|Aleja|os|pl|Λεωφόρος|Οδός|"
+    "Leoforos|Odos|Bulevar|Avenija|Trg|Ulica|Calea|Strada|Str")
+COMPOUND_ENDINGS = (
+    "strasse|straße|str|gasse|weg|allee|platz|ring|damm|ufer|steig|pfad|straat|laan|gracht|"
+    "plein|singel|kade|dreef|hof|hove|wei|pad|dijk|gade|vej|stræde|vænge|allé|gatan|gata|"
+    "vägen|väg|gränd|stigen|veien|vegen|gaten|katu|tie|kuja|polku|kaari|rinne|iela|gatvė|"
+    "tee|cesta|moor|brink|markt")
+SEPARATE_TYPES = "gate|vej|gade|utca|út|tér|u\\.|köz|sor|körút|straat|laan|weg|allé|gatan|" \
+                 "vägen|veien|tie|katu|street|road|avenue|straße|strasse"
+PARTICLES = "de|du|des|la|le|del|della|di|da|do|dos|das|von|van|der|den|dei|degli|y|e|i"
+
+_NUM = r"\d{1,6}[A-Za-z]?"
+_UNIT = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Box|Bldg|Building)\.?"
+         r"\s*#?\d+[A-Za-z]?")
+
+
+def _cores() -> list[tuple[re.Pattern[str], float]]:
+    name = rf"{WORD}(?:\s+(?:(?:{PARTICLES})\s+)?{WORD}){{0,3}}"
+    lead = rf"(?:{_NUM}\s+)?"
+    return [
+        (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{name}\s+)?(?:{STREET_TYPES})\b\.?"
+                    rf"(?:\s+{_NUM}\b)?"), 0.9),
+        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{0,2}}(?:{STREET_TYPES})\b\.?\s+{_NUM}\b"),
+         0.75),
+        (re.compile(rf"(?<![\w-]){lead}(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
+                    rf"{name}\s+{_NUM}\b\.?"), 0.9),
+        (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
+                    rf"{name}"), 0.8),
+        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{0,2}}[{CAP}][\w'’-]*?"
+                    rf"(?i:{COMPOUND_ENDINGS})\.?\s+{_NUM}\b\.?"), 0.9),
+        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{1,3}}(?i:{SEPARATE_TYPES})\s+{_NUM}\b\.?"),
+         0.9),
+        (re.compile(r"(?<![\w-])(?:PSC|Unit|CMR)\s+\d{3,5},?\s+Box\s+\d{2,5}\s*\n?\s*"
+                    r"[AD]PO\s+A[AEP]\s+\d{5}"), 0.95),
+        (re.compile(r"(?<![\w-])(?:USNS|USS|USNV|USCGC)\s+\w+(?:\s+\w+)?\s*\n?\s*"
+                    r"FPO\s+A[AEP]\s+\d{5}"), 0.95),
+        (re.compile(r"(?<![\w-])(?:P\.?\s?O\.?\s?Box|Post(?:al)? Office Box)\s+\d{1,6}"), 0.8),
+        (re.compile(rf"(?<![\w-]){_NUM}\s+{WORD}(?:\s+{WORD}){{0,3}}\s+\d{{1,5}}\b"), 0.55),
+    ]
+
+
+class AddressFinder:
+    def __init__(self) -> None:
+        self._cores = _cores()
+        place = rf"(?:{WORD}|[{CAP}]{{2,}})(?:[ -](?:(?:[a-z]{{1,3}})\s)?(?:{WORD}|\d{{4,6}}))*"
+        self._tail = re.compile(
+            rf"(?:(?:[ \t]*(?:,|\n>?)[ \t]*)+|[ \t]+)(?:{_UNIT}|{place}(?:,?\s[A-Z]{{2}})?"
+            rf"(?:\s\d{{3,6}}(?:[ -]?[A-Z]{{2}}|\s\d{{2}})?)?|\d{{4,6}}|[A-Z]{{2}}|nan)(?![\w])")
+        self._city_zip = re.compile(rf"(?<![\w-]){WORD}(?:\s{WORD}){{0,2}},\s[A-Z]{{2}}\s\d{{5}}"
+                                    r"(?:-\d{4})?(?!\w)")
+
+    def __call__(self, text: str) -> Iterator[Finding]:
+        if not any(c.isdigit() for c in text):
+            return
+        spans: list[tuple[int, int, float]] = []
+        for pattern, score in self._cores:
+            for m in pattern.finditer(text):
+                spans.append((m.start(), self._extend(text, m.end()), score))
+        for m in self._city_zip.finditer(text):
+            spans.append((m.start(), m.end(), 0.7))
+        for start, end, score in _merge(spans):
+            yield Finding("ADDRESS", start, end, score, "postal address")
+
+    def _extend(self, text: str, end: int) -> int:
+        for _ in range(6):
+            m = self._tail.match(text, end)
+            if m is None or m.end() - end > 60:
+                break
+            end = m.end()
+        return end
+
+
+def _merge(spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Overlapping spans joined, keeping the best score."""
+    out: list[tuple[int, int, float]] = []
+    for start, end, score in sorted(spans):
+        if out and start < out[-1][1]:
+            prev = out[-1]
+            out[-1] = (prev[0], max(prev[1], end), max(prev[2], score))
+        else:
+            out.append((start, end, score))
+    return out
