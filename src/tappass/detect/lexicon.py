@@ -31,8 +31,14 @@ def last_names() -> frozenset[str]:
 
 @cache
 def places() -> frozenset[str]:
-    """Countries, US states and cities (GeoNames), minus common English words."""
+    """Cities (GeoNames), minus common English words."""
     return _without_common(_load("places.txt.gz"))
+
+
+@cache
+def regions() -> frozenset[str]:
+    """Countries and US states (GeoNames)."""
+    return _load("regions.txt.gz")
 
 
 @cache

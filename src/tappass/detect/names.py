@@ -55,10 +55,12 @@ class NameFinder:
     def __init__(self) -> None:
         word = rf"[{CAP}][\w'’-]*\.?"
         particle = "|".join(sorted(PARTICLES))
-        self._run = re.compile(rf"(?<![\w@/#.:&+-]){word}(?: (?:(?:{particle}) )?{word})*")
+        self._run = re.compile(rf"[{CAP}](?<![\w@/#.:&+-][{CAP}])[\w'’-]*\.?"
+                               rf"(?: (?:(?:{particle}) )?{word})*")
         self._first = lexicon.first_names()
         self._last = lexicon.last_names()
         self._places = lexicon.places()
+        self._regions = lexicon.regions()
         self._common = lexicon.common_words()
 
     def __call__(self, text: str) -> Iterator[Finding]:
@@ -113,7 +115,7 @@ class NameFinder:
         if value.isupper() and len(value) < 4:
             return None  # an acronym
         place = self._is_place(value)
-        first = words[0].title() in self._first
+        first = words[0].title() in self._first and value.title() not in self._regions
         last = len(words) > 1 and words[-1].title() in self._last
         if _PERSON_BEFORE.search(before) and not (place and _STRONG_PLACE.search(before)):
             return Finding("PERSON", start, end, 0.85 if first or last else 0.75,
@@ -122,10 +124,8 @@ class NameFinder:
                 and _name_like(words[2]):
             return Finding("PERSON", start, end, 0.8, "name with a middle initial")
         if place and not first:
-            cued = _PLACE_BEFORE.search(before)
-            score = 0.85 if cued else 0.45 if _sentence_start(before) and len(words) == 1 \
-                else 0.7
-            return Finding("LOCATION", start, end, score, "known place")
+            return Finding("LOCATION", start, end, self._place_score(value, before),
+                           "known place")
         if _STRONG_PLACE.search(before):
             return Finding("LOCATION", start, end, 0.6, "name after a place cue")
         if first:
@@ -142,11 +142,21 @@ class NameFinder:
         return None
 
     def _is_place(self, value: str) -> bool:
-        if value in self._places:
+        if value in self._places or value in self._regions:
             return True
         if value.isupper() and len(value) >= 4:
-            return value.title() in self._places
+            return value.title() in self._places or value.title() in self._regions
         return False
+
+    def _place_score(self, value: str, before: str) -> float:
+        """A city is personal data more often than a country: "capital of France" is not."""
+        if _STRONG_PLACE.search(before):
+            return 0.85
+        if value in self._regions or value.title() in self._regions:
+            return 0.4
+        if _PLACE_BEFORE.search(before):
+            return 0.8
+        return 0.45 if _sentence_start(before) and " " not in value else 0.7
 
 
 def _own_line(text: str, start: int, end: int) -> bool:

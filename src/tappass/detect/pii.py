@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tappass.detect.names import NameFinder
 from tappass.detect.pii_address import AddressFinder
@@ -27,11 +28,9 @@ from tappass.detect.pii_patterns import (
     PhoneFinder,
     SsnFinder,
 )
+from tappass.detect.pii_types import PII_TYPES
+from tappass.detect.windows import Windows, digit_windows
 from tappass.pipeline.step import Finding
-
-PII_TYPES: tuple[str, ...] = (
-    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", "DATE_OF_BIRTH",
-    "PASSPORT", "NATIONAL_ID", "ADDRESS", "PERSON", "LOCATION")
 
 # lowest score kept for each sensitivity; a per-type threshold overrides it
 SENSITIVITY_FLOOR = {"low": 0.7, "medium": 0.5, "high": 0.35}
@@ -42,20 +41,29 @@ _SPECIFICITY = {t: i for i, t in enumerate(reversed(PII_TYPES))}
 Finder = Callable[[str], Iterable[Finding]]
 
 
+class NumericFinder(Protocol):
+    def find(self, text: str, windows: Windows) -> Iterable[Finding]: ...
+
+
 class PiiDetector:
     """text -> every PII candidate (spans into `text`, overlaps allowed)."""
 
     def __init__(self, *, ner: bool | None = None) -> None:
-        self._finders: list[Finder] = [
-            EmailFinder(), PhoneFinder(), CardFinder(), IbanFinder(), SsnFinder(), IpFinder(),
-            BirthDateFinder(), NationalIdFinder(), PassportFinder(), AddressFinder(),
-            NameFinder()]
+        # finders that only search around digits share one pass over the text
+        self._numeric: list[NumericFinder] = [
+            PhoneFinder(), CardFinder(), IbanFinder(), SsnFinder(), IpFinder(),
+            BirthDateFinder(), NationalIdFinder(), AddressFinder()]
+        self._finders: list[Finder] = [EmailFinder(), PassportFinder(), NameFinder()]
         if ner if ner is not None else ner_enabled():
             from tappass.detect.ner import SpacyNer
             self._finders.append(SpacyNer.from_environment())
 
     def __call__(self, text: str) -> list[Finding]:
-        return [f for finder in self._finders for f in finder(text)]
+        out = [f for finder in self._finders for f in finder(text)]
+        windows = digit_windows(text)
+        if windows:
+            out.extend(f for finder in self._numeric for f in finder.find(text, windows))
+        return out
 
 
 def ner_enabled() -> bool:
@@ -99,14 +107,12 @@ class PiiPolicy:
         return any(p.search(value) for p in self._allowed_patterns)
 
 
-def custom_finder(patterns: Sequence[CustomPii]) -> Finder:
+def custom_finder(patterns: Sequence[CustomPii]) -> Callable[[str], list[Finding]]:
     """A finder for configured `custom_patterns` (type = the pattern's name, upper-cased)."""
-    def find(text: str) -> Iterator[Finding]:
-        for custom in patterns:
-            for m in custom.pattern.finditer(text):
-                if m.end() > m.start():
-                    yield Finding(custom.name, m.start(), m.end(), custom.score,
-                                  "custom pattern")
+    def find(text: str) -> list[Finding]:
+        return [Finding(custom.name, m.start(), m.end(), custom.score, "custom pattern")
+                for custom in patterns for m in custom.pattern.finditer(text)
+                if m.end() > m.start()]
     return find
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from tappass.detect.windows import Windows, digit_windows, widen
 from tappass.pipeline.step import Finding
 
 CAP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f"
@@ -53,16 +54,10 @@ def _cores() -> list[tuple[re.Pattern[str], float]]:
     return [
         (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{name}\s+)?(?:{STREET_TYPES})\b\.?"
                     rf"(?:\s+{_NUM}\b)?"), 0.9),
-        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{0,2}}(?:{STREET_TYPES})\b\.?\s+{_NUM}\b"),
-         0.75),
         (re.compile(rf"(?<![\w-]){lead}(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
                     rf"{name}\s+{_NUM}\b\.?"), 0.9),
         (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
                     rf"{name}"), 0.8),
-        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{0,2}}[{CAP}][\w'’-]*?"
-                    rf"(?i:{COMPOUND_ENDINGS})\.?\s+{_NUM}\b\.?"), 0.9),
-        (re.compile(rf"(?<![\w-]){lead}(?:{WORD}\s+){{1,3}}(?i:{SEPARATE_TYPES})\s+{_NUM}\b\.?"),
-         0.9),
         (re.compile(r"(?<![\w-])(?:PSC|Unit|CMR)\s+\d{3,5},?\s+Box\s+\d{2,5}\s*\n?\s*"
                     r"[AD]PO\s+A[AEP]\s+\d{5}"), 0.95),
         (re.compile(r"(?<![\w-])(?:USNS|USS|USNV|USCGC)\s+\w+(?:\s+\w+)?\s*\n?\s*"
@@ -79,20 +74,52 @@ class AddressFinder:
         self._tail = re.compile(
             rf"(?:(?:[ \t]*(?:,|\n>?)[ \t]*)+|[ \t]+)(?:{_UNIT}|{place}(?:,?\s[A-Z]{{2}})?"
             rf"(?:\s\d{{3,6}}(?:[ -]?[A-Z]{{2}}|\s\d{{2}})?)?|\d{{4,6}}|[A-Z]{{2}}|nan)(?![\w])")
+        self._word_number = re.compile(rf"([\w'’-]+)(\.?)\s+{_NUM}\b\.?")
+        self._street_types = frozenset(STREET_TYPES.lower().split("|"))
+        self._endings = tuple(COMPOUND_ENDINGS.split("|"))
+        self._separate = frozenset(SEPARATE_TYPES.replace("\\", "").split("|"))
+        self._before = re.compile(rf"(?:{_NUM}\s+)?(?:{WORD}\s+){{1,3}}$")
         self._city_zip = re.compile(rf"(?<![\w-]){WORD}(?:\s{WORD}){{0,2}},\s[A-Z]{{2}}\s\d{{5}}"
                                     r"(?:-\d{4})?(?!\w)")
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        if not any(c.isdigit() for c in text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        """Every address has a number; its street name may come up to ~100 characters
+        before it and its street type up to ~60 after."""
+        if not windows:
             return
         spans: list[tuple[int, int, float]] = []
+        wide = widen(text, windows, 100, 60)
         for pattern, score in self._cores:
-            for m in pattern.finditer(text):
-                spans.append((m.start(), self._extend(text, m.end()), score))
-        for m in self._city_zip.finditer(text):
-            spans.append((m.start(), m.end(), 0.7))
+            for start, end in wide:
+                for m in pattern.finditer(text, start, end):
+                    spans.append((m.start(), self._extend(text, m.end()), score))
+        for start, end in wide:
+            spans.extend(self._street_then_number(text, start, end))
+            for m in self._city_zip.finditer(text, start, end):
+                spans.append((m.start(), m.end(), 0.7))
         for start, end, score in _merge(spans):
             yield Finding("ADDRESS", start, end, score, "postal address")
+
+    def _street_then_number(self, text: str, start: int, end: int) -> Iterator[tuple[int, int,
+                                                                                   float]]:
+        """`Kent Street 12`, `Koskikatu 25`, `Trenerys gate 232`: a street word, a number."""
+        for m in self._word_number.finditer(text, start, end):
+            word = m.group(1)
+            key = word.lower()
+            compound = word[0].isupper() and len(key) > 4 and key.endswith(self._endings)
+            english = key in self._street_types and word[0].isupper()
+            if not (compound or english or key + m.group(2) in self._separate):
+                continue
+            begin = m.start()
+            lead = self._before.search(text, max(0, begin - 80), begin)
+            if lead is not None:
+                begin = lead.start()
+            elif not compound:
+                continue  # a bare "Street 12" or "gate 4" needs the name before it
+            yield begin, self._extend(text, m.end()), 0.75 if english else 0.9
 
     def _extend(self, text: str, end: int) -> int:
         for _ in range(6):

@@ -33,6 +33,7 @@ from stdnum.ro import cnp as ro_cnp
 from stdnum.se import personnummer as se_pnr
 
 from tappass.detect.context import Cues
+from tappass.detect.windows import Windows, digit_windows
 from tappass.pipeline.step import Finding
 
 _ID_WORDS = ("national id|national identity|identity number|id number|id no|id card|"
@@ -104,8 +105,11 @@ class NationalIdFinder:
                          for s in SCHEMES]
 
     def __call__(self, text: str) -> Iterator[Finding]:
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
         for scheme, pattern, cues in self._schemes:
-            for m in pattern.finditer(text):
+            for m in (m for s, e in windows for m in pattern.finditer(text, s, e)):
                 if not scheme.is_valid(m.group()):
                     continue
                 near = cues.has_positive(text, m.start(), m.end())

@@ -19,6 +19,7 @@ from stdnum.us import itin as us_itin
 from stdnum.us import ssn as us_ssn
 
 from tappass.detect.context import Cues
+from tappass.detect.windows import Windows, digit_windows
 from tappass.pipeline.step import Finding
 
 # regions tried for numbers written without a country code, most common first
@@ -39,14 +40,19 @@ def _digits(value: str) -> str:
 class EmailFinder:
     def __init__(self) -> None:
         self._re = re.compile(
-            r"(?<![\w.+%-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+            r"[A-Za-z0-9](?<![\w.+%-][A-Za-z0-9])[A-Za-z0-9._%+-]{0,63}@"
             r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        if "@" not in text:
-            return
-        for m in self._re.finditer(text):
-            yield Finding("EMAIL", m.start(), m.end(), 0.95, "email address")
+        at = text.find("@")
+        end = -1
+        while at != -1:
+            if at > end:  # search around each "@": a local part is at most 64 characters
+                end = min(len(text), at + 256)
+                for m in self._re.finditer(text, max(0, at - 65), end):
+                    end = max(end, m.end())
+                    yield Finding("EMAIL", m.start(), m.end(), 0.95, "email address")
+            at = text.find("@", at + 1)
 
 
 class PhoneFinder:
@@ -65,7 +71,10 @@ class PhoneFinder:
                              "licence|suite|apt|box|unit", before=30, after=10)
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        for m in self._re.finditer(text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        for m in _matches(self._re, text, windows):
             finding = self._check(text, m.group(), m.start(), m.end())
             if finding is not None:
                 yield finding
@@ -88,6 +97,11 @@ class PhoneFinder:
             score = 0.9
         score = self._cues.adjust(text, start, end, score)
         return Finding("PHONE", start, end, score, "phone number")
+
+
+def _matches(pattern: re.Pattern[str], text: str, windows: Windows) -> Iterator[re.Match[str]]:
+    for start, end in windows:
+        yield from pattern.finditer(text, start, end)
 
 
 def _looks_like_ip_or_version(raw: str) -> bool:
@@ -117,14 +131,17 @@ class CardFinder:
     """Payment card numbers: 12-19 digits passing the Luhn check."""
 
     def __init__(self) -> None:
-        self._re = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){11,18}(?![\w-]|\.\d)")
+        self._re = re.compile(r"\d(?<![\w.-]\d)(?:[ -]?\d){11,18}(?![\w-]|\.\d)")
         self._iin = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[0689]|35|6|50|5[6-8]")
         self._cues = Cues.of("card|credit|debit|visa|mastercard|amex|maestro|cc|pan|payment",
                              "order|invoice|tracking|ticket|ref|reference|serial|imei|phone|"
                              "tel|account no|barcode|ean|isbn", before=40)
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        for m in self._re.finditer(text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        for m in _matches(self._re, text, windows):
             digits = _digits(m.group())
             if not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
                 continue
@@ -138,10 +155,14 @@ class CardFinder:
 
 class IbanFinder:
     def __init__(self) -> None:
-        self._re = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+        self._re = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}"
+                              r"(?![A-Za-z0-9])")
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        for m in self._re.finditer(text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        for m in _matches(self._re, text, windows):
             value = m.group().rstrip()
             if std_iban.is_valid(value):
                 yield Finding("IBAN", m.start(), m.start() + len(value), 0.95, "IBAN (mod 97)")
@@ -151,13 +172,16 @@ class SsnFinder:
     """US social security numbers (and ITINs), validated by python-stdnum."""
 
     def __init__(self) -> None:
-        self._re = re.compile(r"(?<![\w-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w-]|\.\d)")
+        self._re = re.compile(r"(\d(?<![\w-]\d)\d\d)([- ]?)(\d{2})\2(\d{4})(?![\w-]|\.\d)")
         self._cues = Cues.of("ssn|social security|social sec|ss#|ss no|itin|taxpayer",
                              "phone|tel|order|invoice|ref|account|zip|routing|license|licence",
                              before=40)
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        for m in self._re.finditer(text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        for m in _matches(self._re, text, windows):
             digits = m.group(1) + m.group(3) + m.group(4)
             if not (us_ssn.is_valid(digits) or us_itin.is_valid(digits)):
                 continue
@@ -176,8 +200,11 @@ class IpFinder:
                              "version|ver|v|release|build|oid|snmp|firmware", before=25)
 
     def __call__(self, text: str) -> Iterator[Finding]:
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
         if "." in text:
-            for m in self._v4.finditer(text):
+            for m in _matches(self._v4, text, windows):
                 score = self._cues.adjust(text, m.start(), m.end(), 0.85, up=0.1, down=0.6)
                 yield Finding("IP_ADDRESS", m.start(), m.end(), score, "IPv4 address")
         if "::" in text or text.count(":") >= 5:
@@ -207,7 +234,13 @@ class BirthDateFinder:
                              before=35)
 
     def __call__(self, text: str) -> Iterator[Finding]:
-        for m in self._re.finditer(text):
+        return self.find(text, digit_windows(text))
+
+    def find(self, text: str, windows: Windows) -> Iterator[Finding]:
+        if not windows or self._cues.positive is None or \
+                not self._cues.positive.search(text.lower()):
+            return
+        for m in _matches(self._re, text, windows):
             if self._cues.has_positive(text, m.start(), m.end()) and _plausible_date(m.group()):
                 yield Finding("DATE_OF_BIRTH", m.start(), m.end(), 0.85, "date of birth")
 
