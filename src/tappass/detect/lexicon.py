@@ -98,6 +98,7 @@ subject re fw fwd cc bcc from to date sent
 i'm i'll i've i'd i’m don't can't won't it's that's there's let's we're you're they're
 born died age aged live lives lived living moved flew travel trip visit welcome
 can could shall should would might must may need dear patient patients
+users union orchestra country club
 american british english german french spanish italian dutch polish russian chinese
 japanese korean indian brazilian mexican canadian australian swiss swedish danish
 norwegian finnish irish scottish welsh greek turkish czech hungarian portuguese

@@ -28,21 +28,35 @@ ORG_WORDS = frozenset("inc ltd llc gmbh ag sa plc co corp corporation group comp
                       "partners weekly daily times news resources records entertainment &".split())
 
 _PERSON_BEFORE = re.compile(
-    r"(?:name is|named|name|names|called|user|add|under|said|shouted at|assistant to|"
+    r"(?:name is|named|name|names|called|call me|user|add|under|said|shouted at|assistant to|"
+    r"mr|mrs|ms|dr|kid|starring|directed by|"
     r"i am|i'm|this is|dear|hi|hello|hey|thanks|thank you|"
     r"regards|sincerely|cheers|signed|attn|attention|contact|ask for|speak to|speak with|"
     r"talk to|meet|met|married|husband|wife|son|daughter|mother|father|brother|sister|"
     r"friend|colleague|boss|manager|patient|client|customer|guardian|user|bot|by|with|"
     r"producer|commenter|author|writer|singer|actor|director|ceo|cfo|cto)\W{0,3}$")
 _PERSON_AFTER = re.compile(
-    r"^(?:,? (?:said|says|wrote|writes|told|asked|explained|replied|added|noted|is a|was a|"
-    r"has been|had|who|and his|and her|points out|pointed out)\b|, can you|, could you|"
-    r", please|, can i|, would you| is (?:a|an|my|our|the) [a-z]+ (?:person|man|woman))")
+    r"^(?:,? (?:said|says|wrote|writes|told|asked|explained|replied|added|noted|"
+    r"has been|who|and his|and her|points out|pointed out|lives (?:on|at|in)|lived (?:on|at|in)|"
+    r"began|started|shouted|smiled|laughed)\b|, can you|, could you|, please|, can i|"
+    r", would you| is (?:a|an|my|our|the) [a-z]+ (?:person|man|woman)|"
+    r"(?:'s|’s) (?:kid|child|children|son|daughter|wife|husband|mother|father|brother|sister|"
+    r"friend|killers?|family|boss|birthday)\b)")
+# family-name endings common across European languages (Slavic, Nordic, Baltic, Greek, ...)
+_ITEM = re.compile(r"[^\s,]+(?<!,)")
+_SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "in", "ina", "sky", "ski", "ska", "sk\u00e1",
+                    "son", "sson", "sen", "dottir", "d\u00f3ttir", "ic", "i\u0107", "vi\u010d",
+                    "escu", "poulos", "idis", "akis", "ovich", "evich", "enko", "yan", "ian",
+                    "berg", "stein", "mann", "ez", "es", "ini", "elli", "etti", "ucci", "ova",
+                    "\u00e1", "\u00e9", "ov\u00e1", "ien\u0117", "ait\u0117", "nen", "la",
+                    "lainen", "oglu", "o\u011flu", "shvili", "dze", "wicz")
 _PLACE_BEFORE = re.compile(
     r"(?:live in|lives in|lived in|living in|flew to|fly to|flying to|travel to|travelling to|"
     r"traveling to|travelled to|traveled to|moved to|moved from|move to|from|born in|based in|"
     r"located in|trip to|visit|visiting|visited|returned to|went to|going to|near|city of|"
     r"town of|grew up in|in|at|to)\s+$")
+_PERSONAL = re.compile(r"\b(?:i|i'm|me|my|we|our|us|you|your|visit|trip|travel\w*|"
+                       r"coming|going|flew|fly|moved|live\w*|born|from)\b")
 _STRONG_PLACE = re.compile(
     r"(?:live in|lives in|lived in|living in|flew to|fly to|travel to|travelling to|"
     r"traveling to|moved to|moved from|from|born in|based in|located in|trip to|visiting|"
@@ -57,6 +71,9 @@ class NameFinder:
         particle = "|".join(sorted(PARTICLES))
         self._run = re.compile(rf"[{CAP}](?<![\w@/#.:&+-][{CAP}])[\w'’-]*\.?"
                                rf"(?: (?:(?:{particle}) )?{word})*")
+        name = rf"[{CAP}][\w'’-]+"
+        self._list = re.compile(rf"[{CAP}](?<![\w@/#.:&+-][{CAP}])[\w'’-]+(?:, {name}){{0,4}},? "
+                                rf"and {name}(?![\w'’-])")
         self._first = lexicon.first_names()
         self._last = lexicon.last_names()
         self._places = lexicon.places()
@@ -64,6 +81,7 @@ class NameFinder:
         self._common = lexicon.common_words()
 
     def __call__(self, text: str) -> Iterator[Finding]:
+        yield from self._lists(text)
         for m in self._run.finditer(text):
             if text[m.end():m.end() + 1] == "@":
                 continue
@@ -71,6 +89,26 @@ class NameFinder:
                 finding = self._classify(text, run)
                 if finding is not None:
                     yield finding
+
+    def _lists(self, text: str) -> Iterator[Finding]:
+        """`Kónya, Becker and Vasquez`: names in a list, when some of them are known names."""
+        if " and " not in text:
+            return
+        for m in self._list.finditer(text):
+            items = [(i.start() + m.start(), i.group()) for i in _ITEM.finditer(m.group())
+                     if i.group() != "and"]
+            after = text[m.end():m.end() + 20].split()
+            if after and (after[0].lower().strip(".,") in ORG_WORDS or
+                          after[0].lower().strip(".,") in self._common):
+                continue
+            keys = [value.lower() for _, value in items]
+            if any(k in self._common or k in ORG_WORDS for k in keys) or \
+                    any(v in self._regions for _, v in items):
+                continue
+            known = sum(v in self._first or v in self._last for _, v in items)
+            if known * 2 >= len(items):
+                for start, value in items:
+                    yield Finding("PERSON", start, start + len(value), 0.55, "names in a list")
 
     def _split(self, text: str, start: int, value: str) -> Iterator[tuple[int, int, bool]]:
         """Sub-runs (start, end, titled) cut at sentence-final dots, titles and common words."""
@@ -124,8 +162,8 @@ class NameFinder:
                 and _name_like(words[2]):
             return Finding("PERSON", start, end, 0.8, "name with a middle initial")
         if place and not first:
-            return Finding("LOCATION", start, end, self._place_score(value, before),
-                           "known place")
+            return Finding("LOCATION", start, end,
+                           self._place_score(text, start, end, before), "known place")
         if _STRONG_PLACE.search(before):
             return Finding("LOCATION", start, end, 0.6, "name after a place cue")
         if first:
@@ -138,6 +176,8 @@ class NameFinder:
         if 2 <= len(words) <= 3 and all(_name_like(w) for w in words):
             if _own_line(text, start, end):
                 return Finding("PERSON", start, end, 0.6, "capitalised words on their own line")
+            if _surname_shaped(words[-1]) or not value.isascii():
+                return Finding("PERSON", start, end, 0.55, "capitalised name-shaped words")
             return Finding("PERSON", start, end, 0.45, "capitalised words")
         return None
 
@@ -148,15 +188,26 @@ class NameFinder:
             return value.title() in self._places or value.title() in self._regions
         return False
 
-    def _place_score(self, value: str, before: str) -> float:
-        """A city is personal data more often than a country: "capital of France" is not."""
+    def _place_score(self, text: str, start: int, end: int, before: str) -> float:
+        """A city is personal data more often than a country: "capital of France" is not,
+        "we flew to France" is. A one-word place that is also a family name ("Jensen")
+        needs a place cue."""
+        value = text[start:end]
         if _STRONG_PLACE.search(before):
             return 0.85
         if value in self._regions or value.title() in self._regions:
-            return 0.4
+            near = text[max(0, start - 40):end + 40].lower()
+            return 0.55 if _PERSONAL.search(near) else 0.4
         if _PLACE_BEFORE.search(before):
             return 0.8
+        if " " not in value and value.title() in self._last:
+            return 0.3
         return 0.45 if _sentence_start(before) and " " not in value else 0.7
+
+
+def _surname_shaped(word: str) -> bool:
+    key = word.lower()
+    return len(key) > 4 and key.endswith(_SURNAME_ENDINGS)
 
 
 def _own_line(text: str, start: int, end: int) -> bool:

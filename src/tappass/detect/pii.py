@@ -120,6 +120,7 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Non-overlapping findings in text order; of overlapping ones the best-scoring wins."""
     if len(findings) < 2:
         return findings
+    findings = _inside_addresses_dropped(findings)
     ranked = sorted(findings, key=lambda f: (-f.score, -_SPECIFICITY.get(f.type, len(PII_TYPES)),
                                              -((f.end or 0) - (f.start or 0))))
     taken: list[Finding] = []
@@ -127,6 +128,23 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
         if all(_disjoint(finding, other) for other in taken):
             taken.append(finding)
     return sorted(taken, key=lambda f: f.start or 0)
+
+
+def _inside_addresses_dropped(findings: list[Finding]) -> list[Finding]:
+    """A place or name inside an address is part of the address ("Czech Republic 56655")."""
+    addresses = [(f.start or 0, f.end or 0) for f in findings if f.type == "ADDRESS"]
+    if not addresses:
+        return findings
+    return [f for f in findings if not any(_part_of(f, a, b) for a, b in addresses)]
+
+
+def _part_of(finding: Finding, start: int, end: int) -> bool:
+    """Names and places inside an address, and the house numbers it starts with
+    (`28919 136 Filadelfeos Str.` is no phone number)."""
+    a, b = finding.start or 0, finding.end or 0
+    if finding.type in ("LOCATION", "PERSON"):
+        return start <= a and b <= end
+    return finding.type == "PHONE" and a == start and b < end
 
 
 def _disjoint(a: Finding, b: Finding) -> bool:

@@ -34,6 +34,7 @@ STREET_PREFIXES = (
     "Piazza|Piazzale|Corso|Largo|Strada|Calle|Carrer|Camino|Paseo|Plaza|Ronda|Travesía|Rua|"
     "Rúa|Travessa|Praça|Alameda|Estrada|Avenida|ul|ulica|al|aleja|Aleja|os|pl|Λεωφόρος|Οδός|"
     "Leoforos|Odos|Bulevar|Avenija|Trg|Ulica|Calea|Strada|Str")
+LOWER_PREFIXES = "rue|avenue|via|calle|rua|avenida|boulevard|chemin|strada|piazza|viale"
 COMPOUND_ENDINGS = (
     "strasse|straße|str|gasse|weg|allee|platz|ring|damm|ufer|steig|pfad|straat|laan|gracht|"
     "plein|singel|kade|dreef|hof|hove|wei|pad|dijk|gade|vej|stræde|vænge|allé|gatan|gata|"
@@ -50,13 +51,15 @@ _UNIT = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Box|Bldg|Buildi
 
 def _cores() -> list[tuple[re.Pattern[str], float]]:
     name = rf"{WORD}(?:\s+(?:(?:{PARTICLES})\s+)?{WORD}){{0,3}}"
-    lead = rf"(?:{_NUM}\s+)?"
+    lead = rf"(?:{_NUM}\s+){{0,2}}"
     return [
-        (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{name}\s+)?(?:{STREET_TYPES})\b\.?"
+        (re.compile(rf"(?<![\w-]){lead}{_NUM}\s+(?:{name}\s+)?(?:{STREET_TYPES})\b\.?"
                     rf"(?:\s+{_NUM}\b)?"), 0.9),
-        (re.compile(rf"(?<![\w-]){lead}(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
+        (re.compile(rf"(?<![\w-]){lead}(?:{STREET_PREFIXES}|(?i:{LOWER_PREFIXES}))\b\.?\s+"
+                    rf"(?:(?:{PARTICLES})\s+)*"
                     rf"{name}\s+{_NUM}\b\.?"), 0.9),
-        (re.compile(rf"(?<![\w-]){_NUM}\s+(?:{STREET_PREFIXES})\b\.?\s+(?:(?:{PARTICLES})\s+)*"
+        (re.compile(rf"(?<![\w-]){lead}{_NUM}\s+(?:{STREET_PREFIXES}|(?i:{LOWER_PREFIXES}))\b\.?"
+                    rf"\s+(?:(?:{PARTICLES})\s+)*"
                     rf"{name}"), 0.8),
         (re.compile(r"(?<![\w-])(?:PSC|Unit|CMR)\s+\d{3,5},?\s+Box\s+\d{2,5}\s*\n?\s*"
                     r"[AD]PO\s+A[AEP]\s+\d{5}"), 0.95),
@@ -79,6 +82,12 @@ class AddressFinder:
         self._endings = tuple(COMPOUND_ENDINGS.split("|"))
         self._separate = frozenset(SEPARATE_TYPES.replace("\\", "").split("|"))
         self._before = re.compile(rf"(?:{_NUM}\s+)?(?:{WORD}\s+){{1,3}}$")
+        self._corner = re.compile(r"(?i:the corner of)\s+[^,;:!?\n]{2,60}? and\s+"
+                                  r"[^.,;:!?\n]{2,40}")
+        self._cue = re.compile(
+            r"(?i:\b(?:lives|live|living|resides|reside) (?:at|on)|address is|address:|"
+            r"addresses are|send (?:it|this|them)? ?to|sent to|ship to|deliver to|"
+            r"return to|located at)\s+")
         self._city_zip = re.compile(rf"(?<![\w-]){WORD}(?:\s{WORD}){{0,2}},\s[A-Z]{{2}}\s\d{{5}}"
                                     r"(?:-\d{4})?(?!\w)")
 
@@ -96,12 +105,24 @@ class AddressFinder:
             for start, end in wide:
                 for m in pattern.finditer(text, start, end):
                     spans.append((m.start(), self._extend(text, m.end()), score))
+        spans.extend(self._cued(text))
         for start, end in wide:
             spans.extend(self._street_then_number(text, start, end))
             for m in self._city_zip.finditer(text, start, end):
                 spans.append((m.start(), m.end(), 0.7))
         for start, end, score in _merge(spans):
             yield Finding("ADDRESS", start, end, score, "postal address")
+
+    def _cued(self, text: str) -> Iterator[tuple[int, int, float]]:
+        """What follows `the corner of`, `lives at`, `address is`: up to the sentence end,
+        when it holds a number and a capitalised word (so `at 10:30` is no address)."""
+        for m in self._corner.finditer(text):
+            yield m.start(), self._extend(text, m.end()), 0.8
+        for m in self._cue.finditer(text):
+            end = _sentence_end(text, m.end())
+            part = text[m.end():end]
+            if any(c.isdigit() for c in part) and _has_capital_word(part) and ":" not in part:
+                yield m.end(), self._extend(text, end), 0.7
 
     def _street_then_number(self, text: str, start: int, end: int) -> Iterator[tuple[int, int,
                                                                                    float]]:
@@ -128,6 +149,19 @@ class AddressFinder:
                 break
             end = m.end()
         return end
+
+
+def _sentence_end(text: str, start: int) -> int:
+    end = min(len(text), start + 120)
+    for stop in (". ", "? ", "! ", ".\n", "?", "!", "\n\n"):
+        found = text.find(stop, start, end)
+        if found != -1:
+            end = found
+    return end if not text[start:end].endswith(".") else end - 1
+
+
+def _has_capital_word(part: str) -> bool:
+    return any(w[:1].isupper() and len(w) > 2 for w in part.split())
 
 
 def _merge(spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:

@@ -60,14 +60,16 @@ class PhoneFinder:
 
     def __init__(self) -> None:
         self._re = re.compile(
-            r"(?<![\w+/.:-])(?:(?:\+|00)\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?)?"
-            r"(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,8}){0,5}(?![\w/:]|[.-]\d)")
+            r"(?<![\w+/.:-])(?:(?:\+|00)\d{1,3}[ .-]?(?:\(0\)[ .-]?)?)?"
+            r"(?:\(\d{1,5}\)[ .-]?)?(?:\d{1,5}(?:[ .-]\d{1,8}){1,5}|\d{6,15})(?![\w/:]|[.-]\d)")
         self._date = re.compile(_DATE)
+        self._postcode = re.compile(r"\d{4}-\d{3}|\d{3} \d{2}|\d{2}-\d{3}")  # PT, SE/CZ, PL
         self._cues = Cues.of("phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text me|"
                              "reach me|contact|dial|number|ring|answering|téléphone|telefon|"
                              "tlf|puh|mob|office|desk|fax|home|work",
                              "order|invoice|ticket|ref|reference|id|version|tracking|serial|"
-                             "account|acct|zip|postcode|$|€|£|usd|eur|kg|km|licen|license|"
+                             "account|acct|zip|postcode|$|€|£|usd|eur|kg|km|licen|license|ssn|"
+                             "social security|card|iban|passport|"
                              "licence|suite|apt|box|unit", before=30, after=10)
 
     def __call__(self, text: str) -> Iterator[Finding]:
@@ -86,16 +88,18 @@ class PhoneFinder:
         if _looks_like_ip_or_version(raw):
             return None
         separated = digits != raw
+        if self._postcode.fullmatch(raw) and not self._cues.has_positive(text, start, end):
+            return None
         international = raw.startswith(("+", "00"))
         if not separated and not international and not self._cues.has_positive(text, start, end):
             return None  # a bare run of digits is an order number until context says otherwise
         valid = _valid_phone(raw, international)
         if not valid and not self._cues.has_positive(text, start, end):
             return None
-        score = 0.75 if valid else 0.45
+        score = (0.75 if separated else 0.5) if valid else 0.45
         if international and valid:
             score = 0.9
-        score = self._cues.adjust(text, start, end, score)
+        score = self._cues.adjust(text, start, end, score, down=0.5)
         return Finding("PHONE", start, end, score, "phone number")
 
 
