@@ -49,7 +49,7 @@ def common_words() -> frozenset[str]:
 
 def _without_common(words: frozenset[str]) -> frozenset[str]:
     common = common_words()
-    return frozenset(w for w in words if w.lower() not in common)
+    return words - common - {w.title() for w in common} - {w.upper() for w in common}
 
 
 _COMMON = """

@@ -116,13 +116,28 @@ class AddressFinder:
     def _cued(self, text: str) -> Iterator[tuple[int, int, float]]:
         """What follows `the corner of`, `lives at`, `address is`: up to the sentence end,
         when it holds a number and a capitalised word (so `at 10:30` is no address)."""
-        for m in self._corner.finditer(text):
-            yield m.start(), self._extend(text, m.end()), 0.8
-        for m in self._cue.finditer(text):
+        low = text.lower()
+        if "corner of" in low:
+            for m in self._corner.finditer(text):
+                yield m.start(), self._extend(text, m.end()), 0.8
+        for m in self._cue_matches(text, low):
             end = _sentence_end(text, m.end())
             part = text[m.end():end]
             if any(c.isdigit() for c in part) and _has_capital_word(part) and ":" not in part:
                 yield m.end(), self._extend(text, end), 0.7
+
+    def _cue_matches(self, text: str, low: str) -> Iterator[re.Match[str]]:
+        """The cue pattern tried only where one of its words starts (a big alternation run
+        over every position of a long prompt costs far more)."""
+        seen: set[int] = set()
+        for word in _CUE_WORDS:
+            at = low.find(word)
+            while at != -1:
+                m = self._cue.match(text, at)
+                if m is not None and at not in seen:
+                    seen.add(at)
+                    yield m
+                at = low.find(word, at + 1)
 
     def _street_then_number(self, text: str, start: int, end: int) -> Iterator[tuple[int, int,
                                                                                    float]]:
@@ -149,6 +164,10 @@ class AddressFinder:
                 break
             end = m.end()
         return end
+
+
+_CUE_WORDS = ("live", "living", "resid", "address", "send", "sent", "ship", "deliver", "return",
+              "located")
 
 
 def _sentence_end(text: str, start: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import phonenumbers
 from stdnum import iban as std_iban
@@ -63,6 +64,8 @@ class PhoneFinder:
             r"(?<![\w+/.:-])(?:(?:\+|00)\d{1,3}[ .-]?(?:\(0\)[ .-]?)?)?"
             r"(?:\(\d{1,5}\)[ .-]?)?(?:\d{1,5}(?:[ .-]\d{1,8}){1,5}|\d{6,15})(?![\w/:]|[.-]\d)")
         self._date = re.compile(_DATE)
+        # a conversation re-sends its history every turn: validate each number once
+        self._valid = lru_cache(maxsize=4096)(_valid_phone)
         self._postcode = re.compile(r"\d{4}-\d{3}|\d{3} \d{2}|\d{2}-\d{3}")  # PT, SE/CZ, PL
         self._cues = Cues.of("phone|tel|telephone|mobile|cell|call|fax|whatsapp|sms|text me|"
                              "reach me|contact|dial|number|ring|answering|téléphone|telefon|"
@@ -93,7 +96,7 @@ class PhoneFinder:
         international = raw.startswith(("+", "00"))
         if not separated and not international and not self._cues.has_positive(text, start, end):
             return None  # a bare run of digits is an order number until context says otherwise
-        valid = _valid_phone(raw, international)
+        valid = self._valid(raw, international)
         if not valid and not self._cues.has_positive(text, start, end):
             return None
         score = (0.75 if separated else 0.5) if valid else 0.45
