@@ -57,6 +57,12 @@ def found(detector: PiiDetector, text: str, **options: object) -> list[tuple[str
     ("the verses of Faina D. Yefremova's tales", "PERSON", "Faina D. Yefremova"),
     ("a song by Wisława Szczepańska", "PERSON", "Wisława Szczepańska"),
     ("Desk: 5403926876", "PHONE", "5403926876"),
+    ("my name is lena andersson.", "PERSON", "lena andersson"),
+    ("Lisa: Remember me, Nathan?", "PERSON", "Lisa"),
+    ('"That is not it," says Pirjo Madetoja in a talk', "PERSON", "Pirjo Madetoja"),
+    ("Aniela is very reliable.", "PERSON", "Aniela"),
+    ("I'm in Flateyri, at the conference", "LOCATION", "Flateyri"),
+    ("Przemek Kucharski\n\nALFRICK\nUnited Kingdom", "LOCATION", "United Kingdom"),
     ("the corner of Csabai kapu 39. and Mathias Pass", "ADDRESS",
      "the corner of Csabai kapu 39. and Mathias Pass"),
     ("Cendrillon lives at 333 Golfskálinn 78, Borgarnes", "ADDRESS",
@@ -90,6 +96,9 @@ def test_finds(detect: PiiDetector, text: str, kind: str, value: str) -> None:
     "Looking to support MysticWeb in Quinta 3610-114",  # a postcode, not a phone
     "The meeting is at 10:30 in Room 4.",
     "Unlike the Jensen novel, it is short.",            # a surname that is also a town
+    "Germany and France signed the treaty.",
+    "CAN I SPEAK TO A REAL PERSON?",
+    "We offer Guilty Pleasures and Cautionary Tales.",
 ])
 def test_leaves_look_alikes_alone(detect: PiiDetector, text: str) -> None:
     assert found(detect, text) == []

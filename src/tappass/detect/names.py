@@ -29,7 +29,7 @@ ORG_WORDS = frozenset("inc ltd llc gmbh ag sa plc co corp corporation group comp
 
 _PERSON_BEFORE = re.compile(
     r"(?:name is|named|name|names|called|call me|user|add|under|said|shouted at|assistant to|"
-    r"mr|mrs|ms|dr|kid|starring|directed by|"
+    r"mr|mrs|ms|dr|kid|starring|directed by|says|asks|features|featuring|calls me|"
     r"i am|i'm|this is|dear|hi|hello|hey|thanks|thank you|"
     r"regards|sincerely|cheers|signed|attn|attention|contact|ask for|speak to|speak with|"
     r"talk to|meet|met|married|husband|wife|son|daughter|mother|father|brother|sister|"
@@ -38,17 +38,18 @@ _PERSON_BEFORE = re.compile(
 _PERSON_AFTER = re.compile(
     r"^(?:,? (?:said|says|wrote|writes|told|asked|explained|replied|added|noted|"
     r"has been|who|and his|and her|points out|pointed out|lives (?:on|at|in)|lived (?:on|at|in)|"
-    r"began|started|shouted|smiled|laughed)\b|, can you|, could you|, please|, can i|"
+    r"began|started|shouted|smiled|laughed|had given|has given|is very|is from|just has)\b|"
+    r", can you|, could you|, please|, can i|"
     r", would you| is (?:a|an|my|our|the) [a-z]+ (?:person|man|woman)|"
     r"(?:'s|’s) (?:kid|child|children|son|daughter|wife|husband|mother|father|brother|sister|"
     r"friend|killers?|family|boss|birthday)\b)")
 # family-name endings common across European languages (Slavic, Nordic, Baltic, Greek, ...)
 _ITEM = re.compile(r"[^\s,]+(?<!,)")
-_SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "in", "ina", "sky", "ski", "ska", "sk\u00e1",
-                    "son", "sson", "sen", "dottir", "d\u00f3ttir", "ic", "i\u0107", "vi\u010d",
+_SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "ina", "sky", "ski", "ska", "sk\u00e1",
+                    "sson", "sen", "dottir", "d\u00f3ttir", "ic", "i\u0107", "vi\u010d",
                     "escu", "poulos", "idis", "akis", "ovich", "evich", "enko", "yan", "ian",
-                    "berg", "stein", "mann", "ez", "es", "ini", "elli", "etti", "ucci", "ova",
-                    "\u00e1", "\u00e9", "ov\u00e1", "ien\u0117", "ait\u0117", "nen", "la",
+                    "berg", "stein", "mann", "ez", "ini", "elli", "etti", "ucci", "ova",
+                    "\u00e1", "\u00e9", "ov\u00e1", "ien\u0117", "ait\u0117", "nen",
                     "lainen", "oglu", "o\u011flu", "shvili", "dze", "wicz")
 _PLACE_BEFORE = re.compile(
     r"(?:live in|lives in|lived in|living in|flew to|fly to|flying to|travel to|travelling to|"
@@ -60,7 +61,8 @@ _PERSONAL = re.compile(r"\b(?:i|i'm|me|my|we|our|us|you|your|visit|trip|travel\w
 _STRONG_PLACE = re.compile(
     r"(?:live in|lives in|lived in|living in|flew to|fly to|travel to|travelling to|"
     r"traveling to|moved to|moved from|from|born in|based in|located in|trip to|visiting|"
-    r"returned to|grew up in|city of|town of)\s+$")
+    r"returned to|grew up in|city of|town of|i'm in|i am in|we are in|am in|university of|"
+    r"home city|home town|hometown|where:|arrived at|arrived in|arriving in)\s+$")
 
 
 class NameFinder:
@@ -74,6 +76,10 @@ class NameFinder:
         name = rf"[{CAP}][\w'’-]+"
         self._list = re.compile(rf"[{CAP}](?<![\w@/#.:&+-][{CAP}])[\w'’-]+(?:, {name}){{0,4}},? "
                                 rf"and {name}(?![\w'’-])")
+        low = r"[a-z\u00df-\u00ff\u0101-\u017f][\w'’-]+"
+        self._lower = re.compile(
+            r"(?:\bmy name is|\bname is|\bcall me|\bcalls me|\bmrs?\.|\bms\.)\s+"
+            rf"({low}(?: [a-z]\.?(?= ))?(?: {low})?)")
         self._first = lexicon.first_names()
         self._last = lexicon.last_names()
         self._places = lexicon.places()
@@ -82,13 +88,35 @@ class NameFinder:
 
     def __call__(self, text: str) -> Iterator[Finding]:
         yield from self._lists(text)
+        yield from self._lower_case(text)
         for m in self._run.finditer(text):
             if text[m.end():m.end() + 1] == "@":
+                continue
+            whole = m.group().rstrip(".")
+            if " " in whole and self._is_place(whole):  # "United Kingdom", "New Zealand"
+                finding = self._classify(text, (m.start(), m.start() + len(whole), False))
+                if finding is not None:
+                    yield finding
                 continue
             for run in self._split(text, m.start(), m.group()):
                 finding = self._classify(text, run)
                 if finding is not None:
                     yield finding
+
+    def _lower_case(self, text: str) -> Iterator[Finding]:
+        """`my name is lena andersson`: names typed in lower case, after a strong cue."""
+        low = text.lower()
+        if "name is" not in low and "call me" not in low and "calls me" not in low and \
+                "mr" not in low and "ms" not in low:
+            return
+        for m in self._lower.finditer(text):
+            words = m.group(1).split()
+            while words and words[-1].lower() in self._common:
+                words.pop()
+            if words and words[0].lower() not in self._common:
+                value = " ".join(words)
+                yield Finding("PERSON", m.start(1), m.start(1) + len(value), 0.7,
+                              "name after a strong person cue")
 
     def _lists(self, text: str) -> Iterator[Finding]:
         """`Kónya, Becker and Vasquez`: names in a list, when some of them are known names."""
@@ -152,6 +180,8 @@ class NameFinder:
             return Finding("PERSON", start, end, 0.9, "name after a title")
         if value.isupper() and len(value) < 4:
             return None  # an acronym
+        if value.isupper() and " " in value:
+            return None  # shouting or a heading, not a name
         place = self._is_place(value)
         first = words[0].title() in self._first and value.title() not in self._regions
         last = len(words) > 1 and words[-1].title() in self._last
@@ -164,7 +194,7 @@ class NameFinder:
         if place and not first:
             return Finding("LOCATION", start, end,
                            self._place_score(text, start, end, before), "known place")
-        if _STRONG_PLACE.search(before):
+        if _STRONG_PLACE.search(before) and not (first and len(words) > 1):
             return Finding("LOCATION", start, end, 0.6, "name after a place cue")
         if first:
             score = 0.9 if last else 0.8 if len(words) > 1 else 0.6
@@ -173,6 +203,8 @@ class NameFinder:
             return Finding("PERSON", start, end, 0.7, "name before a person cue")
         if last:
             return Finding("PERSON", start, end, 0.65, "known family name")
+        if len(words) == 1 and _speaker(text, start, end):
+            return Finding("PERSON", start, end, 0.6, "speaker in a dialogue")
         if 2 <= len(words) <= 3 and all(_name_like(w) for w in words):
             if _own_line(text, start, end):
                 return Finding("PERSON", start, end, 0.6, "capitalised words on their own line")
@@ -197,12 +229,19 @@ class NameFinder:
             return 0.85
         if value in self._regions or value.title() in self._regions:
             near = text[max(0, start - 40):end + 40].lower()
-            return 0.55 if _PERSONAL.search(near) else 0.4
+            personal = _PERSONAL.search(near) or _own_line(text, start, end)
+            return 0.55 if personal else 0.4
         if _PLACE_BEFORE.search(before):
             return 0.8
         if " " not in value and value.title() in self._last:
             return 0.3
         return 0.45 if _sentence_start(before) and " " not in value else 0.7
+
+
+def _speaker(text: str, start: int, end: int) -> bool:
+    """`Lisa: Remember me?` - a name opening a line and followed by a colon."""
+    return (start == 0 or text[start - 1] == "\n") and text[end:end + 1] == ":" and \
+        text[end + 1:end + 2] in (" ", '"', "")
 
 
 def _surname_shaped(word: str) -> bool:
