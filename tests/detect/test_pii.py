@@ -98,6 +98,7 @@ def test_finds(detect: PiiDetector, text: str, kind: str, value: str) -> None:
     "Unlike the Jensen novel, it is short.",            # a surname that is also a town
     "Germany and France signed the treaty.",
     "CAN I SPEAK TO A REAL PERSON?",
+    "upstream says: Summarise claim 42",
     "We offer Guilty Pleasures and Cautionary Tales.",
 ])
 def test_leaves_look_alikes_alone(detect: PiiDetector, text: str) -> None:
@@ -144,10 +145,9 @@ def test_spans_point_into_obfuscated_originals(detect: PiiDetector) -> None:
     assert text[email.start:email.end] == "jo\u200bhn@exаmple.com"
 
 
-def test_ner_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ner_is_optional(monkeypatch: pytest.MonkeyPatch,
+                         caplog: pytest.LogCaptureFixture) -> None:
     import builtins
-
-    from tappass.errors import ConfigError
     real_import = builtins.__import__
 
     def no_spacy(name: str, *args: object, **kwargs: object) -> object:
@@ -158,5 +158,21 @@ def test_ner_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", no_spacy)
     assert PiiDetector()("John Smith") is not None          # off unless enabled
     monkeypatch.setenv("TAPPASS_NER_ENABLED", "1")
-    with pytest.raises(ConfigError, match="spaCy is not installed"):
-        PiiDetector()
+    detector = PiiDetector()                                 # enabled, not installed: warns
+    assert "spaCy is not installed" in caplog.text
+    assert [f.type for f in detector("mail a@b.io")] == ["EMAIL"]
+
+
+def test_ner_findings_join_when_a_model_is_there() -> None:
+    from tappass.detect.ner import SpacyNer
+
+    class Ent:
+        def __init__(self, label: str, start: int, end: int) -> None:
+            self.label_, self.start_char, self.end_char = label, start, end
+
+    class Doc:
+        ents = [Ent("PERSON", 0, 4), Ent("ORG", 5, 8), Ent("GPE", 12, 17)]
+
+    ner = SpacyNer(lambda text: Doc())
+    assert [(f.type, f.start) for f in ner("Zork Acme in Paris")] == [("PERSON", 0),
+                                                                      ("LOCATION", 12)]

@@ -29,12 +29,13 @@ ORG_WORDS = frozenset("inc ltd llc gmbh ag sa plc co corp corporation group comp
 
 _PERSON_BEFORE = re.compile(
     r"(?:name is|named|name|names|called|call me|user|add|under|said|shouted at|assistant to|"
-    r"mr|mrs|ms|dr|kid|starring|directed by|says|asks|features|featuring|calls me|"
+    r"mr|mrs|ms|dr|kid|starring|directed by|calls me|"
     r"i am|i'm|this is|dear|hi|hello|hey|thanks|thank you|"
     r"regards|sincerely|cheers|signed|attn|attention|contact|ask for|speak to|speak with|"
     r"talk to|meet|met|married|husband|wife|son|daughter|mother|father|brother|sister|"
     r"friend|colleague|boss|manager|patient|client|customer|guardian|user|bot|by|with|"
     r"producer|commenter|author|writer|singer|actor|director|ceo|cfo|cto)\W{0,3}$")
+_SAID = re.compile(r"(?:says|said|asks|asked|features|featuring) $")  # not "says: Hello"
 _PERSON_AFTER = re.compile(
     r"^(?:,? (?:said|says|wrote|writes|told|asked|explained|replied|added|noted|"
     r"has been|who|and his|and her|points out|pointed out|lives (?:on|at|in)|lived (?:on|at|in)|"
@@ -185,7 +186,8 @@ class NameFinder:
         place = self._is_place(value)
         first = words[0].title() in self._first and value.title() not in self._regions
         last = len(words) > 1 and words[-1].title() in self._last
-        if _PERSON_BEFORE.search(before) and not (place and _STRONG_PLACE.search(before)):
+        cued = _PERSON_BEFORE.search(before) or _SAID.search(before)
+        if cued and not (place and _STRONG_PLACE.search(before)):
             return Finding("PERSON", start, end, 0.85 if first or last else 0.75,
                            "name after a person cue")
         if len(words) == 3 and len(words[1].rstrip(".")) == 1 and _name_like(words[0]) \

@@ -56,7 +56,9 @@ class PiiDetector:
         self._finders: list[Finder] = [EmailFinder(), PassportFinder(), NameFinder()]
         if ner if ner is not None else ner_enabled():
             from tappass.detect.ner import SpacyNer
-            self._finders.append(SpacyNer.from_environment())
+            spacy_ner = SpacyNer.from_environment()
+            if spacy_ner is not None:
+                self._finders.append(spacy_ner)
 
     def __call__(self, text: str) -> list[Finding]:
         out = [f for finder in self._finders for f in finder(text)]
