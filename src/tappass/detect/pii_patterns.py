@@ -244,9 +244,6 @@ class BirthDateFinder:
         return self.find(text, digit_windows(text))
 
     def find(self, text: str, windows: Windows) -> Iterator[Finding]:
-        if not windows or self._cues.positive is None or \
-                not self._cues.positive.search(text.lower()):
-            return
         for m in _matches(self._re, text, windows):
             if self._cues.has_positive(text, m.start(), m.end()) and _plausible_date(m.group()):
                 yield Finding("DATE_OF_BIRTH", m.start(), m.end(), 0.85, "date of birth")
