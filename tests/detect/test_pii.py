@@ -99,6 +99,9 @@ def test_finds(detect: PiiDetector, text: str, kind: str, value: str) -> None:
     "Germany and France signed the treaty.",
     "CAN I SPEAK TO A REAL PERSON?",
     "upstream says: Summarise claim 42",
+    "Hi ChatGPT. Additionally, ask OpenAI about the iPhone.",  # product casing, adverbs
+    "the tsunami of 26 March 2006 and the 24 December 2005 storm",  # dates, not addresses
+    "Create a story about a journey from Earth to Mars",
     "We offer Guilty Pleasures and Cautionary Tales.",
 ])
 def test_leaves_look_alikes_alone(detect: PiiDetector, text: str) -> None:

@@ -98,7 +98,11 @@ subject re fw fwd cc bcc from to date sent
 i'm i'll i've i'd i’m don't can't won't it's that's there's let's we're you're they're
 born died age aged live lives lived living moved flew travel trip visit welcome
 can could shall should would might must may need dear patient patients
-users union orchestra country club
+users union orchestra country club america europe asia africa oceania antarctica
+additionally however furthermore moreover meanwhile therefore finally firstly secondly
+instead otherwise overall unfortunately fortunately actually basically generally currently
+recently note remember imagine pretend act respond ignore forget
+earth mars moon venus jupiter saturn mercury season seasons devil angel congress senate
 american british english german french spanish italian dutch polish russian chinese
 japanese korean indian brazilian mexican canadian australian swiss swedish danish
 norwegian finnish irish scottish welsh greek turkish czech hungarian portuguese

@@ -157,7 +157,7 @@ class NameFinder:
             if key in PARTICLES and cut:
                 cut.append((t_start, t_end))
                 continue
-            if key in self._common or key in ORG_WORDS or not bare:
+            if key in self._common or key in ORG_WORDS or not bare or _camel(bare):
                 if cut:
                     yield cut[0][0], cut[-1][1], titled
                 cut, titled = [], False
@@ -268,6 +268,14 @@ def _possessive(token: str) -> str:
 def _sentence_start(before: str) -> bool:
     stripped = before.rstrip(" \t")
     return not stripped or stripped[-1] in ".!?\n>:\"'("
+
+
+def _camel(word: str) -> bool:
+    """`ChatGPT`, `iPhone`, `OpenAI`: product casing, not a name (McDowell, O'Brien are)."""
+    inner = word[1:]
+    if not any(c.isupper() for c in inner) or word.isupper():
+        return False
+    return not word.startswith(("Mc", "Mac", "O'", "O’", "D'", "D’", "Di", "De", "La", "Le"))
 
 
 def _name_like(word: str) -> bool:

@@ -45,6 +45,8 @@ SEPARATE_TYPES = "gate|vej|gade|utca|út|tér|u\\.|köz|sor|körút|straat|laan|
 PARTICLES = "de|du|des|la|le|del|della|di|da|do|dos|das|von|van|der|den|dei|degli|y|e|i"
 
 _NUM = r"\d{1,6}[A-Za-z]?"
+_MONTH = (r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|"
+          r"April|June|July|August|September|October|November|December)\.?")
 _UNIT = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Box|Bldg|Building)\.?"
          r"\s*#?\d+[A-Za-z]?")
 
@@ -66,7 +68,8 @@ def _cores() -> list[tuple[re.Pattern[str], float]]:
         (re.compile(r"(?<![\w-])(?:USNS|USS|USNV|USCGC)\s+\w+(?:\s+\w+)?\s*\n?\s*"
                     r"FPO\s+A[AEP]\s+\d{5}"), 0.95),
         (re.compile(r"(?<![\w-])(?:P\.?\s?O\.?\s?Box|Post(?:al)? Office Box)\s+\d{1,6}"), 0.8),
-        (re.compile(rf"(?<![\w-]){_NUM}\s+{WORD}(?:\s+{WORD}){{0,3}}\s+\d{{1,5}}\b"), 0.55),
+        (re.compile(rf"(?<![\w-]){_NUM}\s+(?!{_MONTH}\b){WORD}(?:\s+{WORD}){{0,3}}\s+\d{{1,5}}\b"),
+         0.55),
     ]
 
 
