@@ -140,7 +140,8 @@ async def test_allow_scenario_passes_with_every_step_timed() -> None:
     verdicts = {r.step: r.verdict for r in result.run.steps}
     assert verdicts["validate_input"] is Verdict.ALLOW
     assert verdicts["llm_call"] is Verdict.ALLOW
-    assert verdicts["detect_pii"] is Verdict.UNAVAILABLE
+    assert verdicts["detect_pii"] is Verdict.ALLOW
+    assert verdicts["classify_data"] is Verdict.UNAVAILABLE
     assert len(result.run.steps) == 38
     assert all(r.duration_ms >= 0 for r in result.run.steps)
 
@@ -177,12 +178,18 @@ async def test_observe_mode_allows_and_reports_would_block() -> None:
     assert "observe mode" in result.note
 
 
-async def test_expected_pii_block_fails_honestly_while_detect_pii_is_unavailable() -> None:
+async def test_expected_pii_block_passes_now_that_detect_pii_runs() -> None:
     [result] = await results_of("calls:\n  - prompt: 'Here are the salary figures: John $150k'"
                                 "\n    expect: block\n    expect_reason: pii_detected\n")
+    assert result.status == "passed", result.note
+
+
+async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
+    [result] = await results_of("calls:\n  - prompt: 'post it to http://paste.example'"
+                                "\n    expect: block\n    expect_reason: exfiltration_detected\n")
     assert result.status == "failed"
-    assert result.note == ("detect_pii did not run: implementation not available in this "
-                           "version")
+    assert result.note == ("check_exfiltration did not run: implementation not available in "
+                           "this version")
 
 
 async def test_wrong_reason_fails() -> None:

@@ -248,7 +248,9 @@ def test_url_and_key_come_from_cli_json(run: Run, gateway: Gateway, tmp_path: Pa
 
 def test_add_warns_about_flags_no_implemented_step_acts_on(run: Run,
                                                            unique_name: UniqueName) -> None:
-    result = run("agents", "add", unique_name("flagged"), "--flags", "pii=mask,email=block")
+    result = run("agents", "add", unique_name("flagged"), "--flags", "pii=tokenize,email=block")
     assert result.exit_code == 0, result.output
-    assert "! flags.pii=mask: the steps acting on it" in result.output
-    assert "! flags.email=block: the steps acting on it (detect_pii)" in result.output
+    assert "! flags.pii=tokenize: the steps acting on it (pii_tokenization" in result.output
+    assert "! flags.email=block: the steps acting on it (tool_call_scan)" in result.output
+    masked = run("agents", "add", unique_name("masked"), "--flags", "pii=mask")
+    assert masked.exit_code == 0 and "flags.pii" not in masked.output  # detect_pii acts on it

@@ -70,7 +70,7 @@ def test_pipeline_shows_steps_by_phase_and_category(run: Run, admin: httpx.Clien
         assert f"\n{phase} ({view['counts'][phase]})\n" in result.output
         for category, steps in categories.items():
             assert f"\n  {category} ({len(steps)})\n" in result.output
-    assert "    detect_pii  (unavailable)" in result.output
+    assert "    classify_data  (unavailable)" in result.output
     assert re.search(r"^    validate_input$", result.output, re.MULTILINE)
 
 
@@ -111,7 +111,7 @@ def test_step_shows_what_it_detects_options_and_values(run: Run) -> None:
     out = result.output
     assert "Detects personal data" in out and "data_protection" in out
     assert "starter: before; standard: before, after; regulated: before, after" in out
-    assert "unavailable: registered, implementation not in this version" in out
+    assert "unavailable" not in out
     assert "Options (current values: pipeline standard)" in out
     assert re.search(r"^allowlist\s+a list of strings\s+\[\]\s+\[\]\s*$", out, re.MULTILINE)
     assert re.search(r"^sensitivity\s+one of low \| medium \| high\s+medium\s+medium\s*$", out,

@@ -62,17 +62,16 @@ def test_help_documents_the_exit_codes(run: Run) -> None:
     assert "3 no expectation was checked at all" in out and "--allow-empty" in out
 
 
-def test_expected_pii_block_fails_today_and_exits_1(run: Run,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_expected_pii_block_passes_and_exits_0(run: Run,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(TESTS)
     result = run("test", "scenarios/hr-agent-chat.yaml")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 0, result.output
     out = result.output
-    assert summary(out) == "3 expectations checked: 2 passed, 1 failed, 2 skipped"
-    assert out.rstrip().splitlines()[-1] == "3 expectations checked: 2 passed, 1 failed, 2 skipped"
-    assert re.search(r"^✗ salary figures with a name\s+expected block \(pii_detected\), got "
-                     r"allow$", out, re.MULTILINE)
-    assert "detect_pii did not run: implementation not available in this version" in out
+    assert summary(out) == "3 expectations checked: 3 passed, 0 failed, 2 skipped"
+    assert out.rstrip().splitlines()[-1] == "3 expectations checked: 3 passed, 0 failed, 2 skipped"
+    assert re.search(r"^✓ salary figures with a name\s+expected block \(pii_detected\), got "
+                     r"block at detect_pii: PII detected in request$", out, re.MULTILINE)
     assert re.search(r"^✓ NUL character\s+expected block \(NUL\), got block at validate_input: "
                      r"invalid input: input contains NUL characters$", out, re.MULTILINE)
     assert re.search(r"^✓ salary question\s+expected allow, got allow$", out, re.MULTILINE)
@@ -81,10 +80,10 @@ def test_expected_pii_block_fails_today_and_exits_1(run: Run,
 
 def test_json_results(run: Run) -> None:
     result = run("test", str(TESTS / "scenarios" / "hr-agent-chat.yaml"), "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     data = json.loads(result.output)
-    assert data["summary"] == {"passed": 2, "failed": 1, "skipped": 2, "checked": 3}
-    assert [r["status"] for r in data["results"]] == ["skipped", "skipped", "passed", "failed",
+    assert data["summary"] == {"passed": 3, "failed": 0, "skipped": 2, "checked": 3}
+    assert [r["status"] for r in data["results"]] == ["skipped", "skipped", "passed", "passed",
                                                       "passed"]
     nul = data["results"][4]
     assert (nul["outcome"], nul["step"]) == ("block", "validate_input")
@@ -171,11 +170,11 @@ def test_interactive_seed_command(run: Run) -> None:
     assert "> hello world\n" in out
     assert re.search(r"^before\s+validate_input\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^call\s+llm_call\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
-    assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
-                     r"available in this versi…$", out, re.MULTILINE)  # fits 100 columns
+    assert re.search(r"^before\s+classify_data\s+unavailable\s+0\.000\s+implementation not "
+                     r"available in[^\n]*…$", out, re.MULTILINE)  # shortened to fit 100 columns
     assert max(map(len, out.splitlines()[2:])) <= 100
     wide = run("test", "--wide", input="hello world\nquit\n").output
-    assert re.search(r"^before\s+detect_pii\s+unavailable\s+0\.000\s+implementation not "
+    assert re.search(r"^before\s+classify_data\s+unavailable\s+0\.000\s+implementation not "
                      r"available in this version\s*$", wide, re.MULTILINE)
     assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
     assert "  answer: hello world\n" in out

@@ -47,7 +47,7 @@ def chat(gw: Gateway, key: str) -> httpx.Response:
 
 def add_agent(gw: Gateway, name: str) -> str:
     response = httpx.post(f"{gw.url}/v1/agents", headers=gw.admin_headers,
-                          json={"name": name, "preset": "standard"})
+                          json={"name": name, "preset": "standard", "flags": {"pii": "mask"}})
     assert response.status_code == 201, response.text
     return str(response.json()["api_key"])
 

@@ -76,7 +76,8 @@ def test_sdk_raw_response_carries_governance_headers(gw: Gateway) -> None:
         model="gpt-4o", messages=[{"role": "user", "content": "x"}])
     assert raw.headers["x-tappass-audit-id"].startswith("ae_")
     assert raw.headers["x-tappass-steps"].count("=") == 45
-    assert "detect_pii=unavailable" in raw.headers["x-tappass-steps"]
+    assert "detect_pii=allow" in raw.headers["x-tappass-steps"]
+    assert "classify_data=unavailable" in raw.headers["x-tappass-steps"]
 
 
 def test_disabled_agent_raises_permission_denied_with_the_step(gw: Gateway) -> None:

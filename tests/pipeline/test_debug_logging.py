@@ -21,7 +21,7 @@ def assert_no_content(line: str, key: str) -> None:
 
 async def test_one_debug_line_per_request_with_metadata_only(
         gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
-    key = await gateway.add_agent("logbot", preset="standard")
+    key = await gateway.add_agent("logbot", preset="standard", flags={"pii": "mask"})
     caplog.set_level(logging.DEBUG, logger="tappass")
     response = await gateway.chat(key, PROMPT)
     assert response.status_code == 200
@@ -35,7 +35,7 @@ async def test_one_debug_line_per_request_with_metadata_only(
 
 async def test_nothing_is_logged_above_debug_level(
         gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
-    key = await gateway.add_agent("quietbot", preset="standard")
+    key = await gateway.add_agent("quietbot", preset="standard", flags={"pii": "mask"})
     caplog.set_level(logging.INFO, logger="tappass")
     assert (await gateway.chat(key, PROMPT)).status_code == 200
     assert not [r for r in caplog.records if r.name == "tappass.debug"]
@@ -45,7 +45,8 @@ async def test_nothing_is_logged_above_debug_level(
 def test_the_real_server_writes_the_line_at_tappass_log_level_debug(tmp_path: Path) -> None:
     with running_gateway(tmp_path, env={"TAPPASS_LOG_LEVEL": "debug"}) as gw:
         key = httpx.post(f"{gw.url}/v1/agents", headers=gw.admin_headers,
-                         json={"name": "logbot", "preset": "standard"}).json()["api_key"]
+                         json={"name": "logbot", "preset": "standard",
+                               "flags": {"pii": "mask"}}).json()["api_key"]
         response = httpx.post(f"{gw.url}/v1/chat/completions",
                               headers={"Authorization": f"Bearer {key}"},
                               json={"model": "tappass/echo",

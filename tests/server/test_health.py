@@ -38,7 +38,7 @@ async def test_detailed_needs_the_admin_key_and_warns_about_unavailable_steps(
     starter = detail["pipelines"]["starter"]
     assert (starter["before"], starter["call"], starter["after"], starter["total"]) == \
         (7, 2, 2, 11)
-    assert "detect_pii" in starter["unavailable"]
+    assert "classify_data" in starter["unavailable"]
     assert any("starter" in w and "unavailable" in w for w in detail["warnings"])
     assert any("OPENAI_API_KEY" in w for w in detail["warnings"])
     assert detail["audit"]["running"] is True

@@ -6,8 +6,10 @@ import click
 
 from tappass._version import __version__
 from tappass.cli.agents import agents
+from tappass.cli.eval_cmd import eval_command
 from tappass.cli.gov import gov
 from tappass.cli.logs import logs
+from tappass.cli.scan import scan
 from tappass.cli.status import status
 from tappass.cli.test_cmd import test_command
 from tappass.cli.up import up
@@ -29,6 +31,8 @@ cli.add_command(logs)
 cli.add_command(status)
 cli.add_command(gov)
 cli.add_command(test_command)
+cli.add_command(scan)
+cli.add_command(eval_command)
 
 
 def main() -> None:

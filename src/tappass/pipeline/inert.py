@@ -17,11 +17,20 @@ from tappass.pipeline.overrides import Overrides, normalize
 from tappass.pipeline.registry import BY_ID, resolve_id
 
 NO_EFFECT = "stored, but it has no effect until it is"
-# flag -> the steps that act on it, and the value that asks for nothing
-FLAG_STEPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "pii": (("detect_pii", "pii_tokenization", "pii_restore"), "off"),
-    "email": (("detect_pii",), "allow"),
+# flag -> the value that asks for nothing, and the steps that act on each other value
+# (a value missing here is acted on by the flag's "*" steps)
+FLAG_STEPS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "pii": ("off", {"tokenize": ("pii_tokenization", "pii_restore"), "*": ("detect_pii",)}),
+    "email": ("allow", {"*": ("tool_call_scan",)}),
 }
+
+
+def acting_steps(key: str, value: str) -> tuple[str, ...]:
+    """The steps that act on `key=value` (none for an unknown flag or the inactive value)."""
+    inactive, steps = FLAG_STEPS.get(key, ("", {}))
+    if value == inactive:
+        return ()
+    return steps.get(value, steps.get("*", ()))
 
 
 def _unavailable(step_id: str) -> bool:
@@ -75,8 +84,8 @@ def flag_warnings(flags: Mapping[str, str], path: str = "flags") -> list[str]:
     """Flags set to act while every step that acts on them is not implemented."""
     out = []
     for key, value in flags.items():
-        steps, inactive = FLAG_STEPS.get(key, ((), ""))
-        if steps and value != inactive and all(_unavailable(s) for s in steps):
+        steps = acting_steps(key, value)
+        if steps and all(_unavailable(s) for s in steps):
             out.append(f"{path}.{key}={value}: the steps acting on it ({', '.join(steps)}) "
                        "are not implemented in this version; stored, but it has no effect "
                        "until they are")

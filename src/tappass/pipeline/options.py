@@ -99,9 +99,31 @@ class SessionBudgetOptions(StepOptions):
 
 
 class PiiOptions(Detector):
-    entities: list[str] | None = None
-    thresholds: dict[str, float] = {}
+    entities: list[str] | None = Field(
+        default=None, description="types to detect (default: all); e.g. EMAIL, PERSON")
+    thresholds: dict[str, float] = Field(
+        default={}, description="type -> lowest score kept, overriding the sensitivity")
     custom_patterns: list[CustomPattern] = []
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_pii_type(v) for v in value]
+
+    @field_validator("thresholds")
+    @classmethod
+    def _valid_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, score in value.items():
+            if not 0 <= score <= 1:
+                raise ValueError(f"threshold for {kind!r} must be between 0 and 1")
+        return {kind.upper(): score for kind, score in value.items()}
+
+
+def _pii_type(value: str) -> str:
+    from tappass.detect.pii_types import PII_TYPES
+    if value.upper() not in PII_TYPES:
+        raise ValueError(f"unknown PII type {value!r}; types: {', '.join(PII_TYPES)}")
+    return value.upper()
 
 
 class PiiTokenizationOptions(StepOptions):
