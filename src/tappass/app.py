@@ -28,7 +28,7 @@ from tappass.changes import ChangeSignal
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, openai, openapi, pipelines
+from tappass.server import agents, audit, health, messages, openai, openapi, pipelines
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
@@ -41,6 +41,7 @@ log = logging.getLogger("tappass")
 def routes() -> list[Route]:
     return [
         Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
         Route("/v1/models", openai.list_models, methods=["GET"]),
         Route("/v1/agents", agents.create_agent, methods=["POST"]),
         Route("/v1/agents", agents.list_agents, methods=["GET"]),
