@@ -28,12 +28,13 @@ from tappass.changes import ChangeSignal
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, messages, openai, openapi, pipelines
+from tappass.server import agents, audit, health, messages, openai, openapi, pipelines, vault
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
 from tappass.state import LocalState
 from tappass.storage.startup import open_store
+from tappass.vault.service import Vault
 
 log = logging.getLogger("tappass")
 
@@ -57,6 +58,10 @@ def routes() -> list[Route]:
         Route("/admin/pipelines/{name}", pipelines.put_pipeline, methods=["PUT"]),
         Route("/admin/pipelines/{name}", pipelines.delete_pipeline, methods=["DELETE"]),
         Route("/admin/steps", pipelines.list_steps, methods=["GET"]),
+        Route("/admin/vault", vault.list_secrets, methods=["GET"]),
+        Route("/admin/vault/rekey", vault.rekey, methods=["POST"]),
+        Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
+        Route("/admin/vault/{name}", vault.delete_secret, methods=["DELETE"]),
         Route("/admin/steps/{id}", pipelines.get_step, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
@@ -87,9 +92,13 @@ async def start_services(settings: Settings) -> Services:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
               file=sys.stderr, flush=True)
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
-    services = Services(settings=settings, store=store, providers=Providers(settings),
+    key_vault = Vault(store, settings.vault_key.get_secret_value()
+                      if settings.vault_key else None)
+    await key_vault.load()
+    services = Services(settings=settings, store=store,
+                        providers=Providers(settings, key_vault.get),
                         state=LocalState(), audit=recorder, admin_key_hash=admin_hash,
-                        changes=ChangeSignal(_signal_path(settings)))
+                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault)
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
     await services.catalog.load()

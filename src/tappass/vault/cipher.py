@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 
-from tappass.errors import TappassError
+from tappass.errors import ConfigError
 
 KEY_VARIABLE = "TAPPASS_VAULT_KEY"
 _VERSION = "v1"
 
 
-class VaultError(TappassError):
+class VaultError(ConfigError):
     """A vault key is invalid, or a secret does not decrypt under it."""
 
 
@@ -44,9 +46,12 @@ class Cipher:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         try:
-            self._aead = AESGCM(check_vault_key(key_text))
+            key = check_vault_key(key_text)
         except ValueError as exc:
             raise VaultError(f"{KEY_VARIABLE}: {exc}") from None
+        self._aead = AESGCM(key)
+        # names the key without revealing it: tells a wrong key from a right one at start
+        self.key_id = hmac.new(key, b"tappass-vault-key-id", hashlib.sha256).hexdigest()[:16]
 
     def seal(self, name: str, value: str) -> str:
         nonce = os.urandom(12)
