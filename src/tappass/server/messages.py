@@ -128,4 +128,5 @@ ANTHROPIC = AnthropicShape()
 
 
 async def messages(request: Request) -> Response:
+    """Anthropic Messages API (governed; answers and errors in Anthropic's shapes)."""
     return await governed(request, ANTHROPIC)

@@ -75,16 +75,20 @@ async def _answer(request: Request, action: str) -> Response:
 
 
 async def list_secrets(request: Request) -> Response:
+    """Names and dates of the vault's secrets (never their values)."""
     return await _answer(request, "list")
 
 
 async def set_secret(request: Request) -> Response:
+    """Store or replace a secret: {"value": "..."}."""
     return await _answer(request, "set")
 
 
 async def delete_secret(request: Request) -> Response:
+    """Delete a secret (the environment's value applies again)."""
     return await _answer(request, "delete")
 
 
 async def rekey(request: Request) -> Response:
+    """Re-encrypt every secret under a new vault key: {"new_key": "..."}."""
     return await _answer(request, "rekey")
