@@ -215,3 +215,57 @@ async def test_a_wrong_provider_key_is_reported_as_the_gateways_credentials(
         await _complete(providers(upstream, anthropic_api_key="sk-ant-wrong"),
                         request("claude-3-5-sonnet-20241022"))
     assert caught.value.code == "upstream_auth_failed" and caught.value.status == 502
+
+
+def test_a_mid_stream_error_from_anthropic_or_bedrock_fails_the_stream_retryably() -> None:
+    from tappass.providers.anthropic import AnthropicReader
+    from tappass.providers.bedrock import BedrockReader
+
+    with pytest.raises(ProviderError, match="Overloaded") as anthropic_error:
+        AnthropicReader("anthropic", "claude-x").feed("error", b'{"type": "error", "error": '
+                                                     b'{"type": "overloaded_error", '
+                                                     b'"message": "Overloaded"}}')
+    with pytest.raises(ProviderError, match="throttlingException: Too many") as bedrock_error:
+        BedrockReader("bedrock", "m").feed("!throttlingException", b'{"message": "Too many"}')
+    assert anthropic_error.value.retryable and bedrock_error.value.retryable
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", ["claude-3-5-haiku", "tool-caller"])
+def test_the_fakes_answer_what_the_providers_sdks_accept(model: str, stream: bool) -> None:
+    """The fakes' payloads parse with the official SDKs' own response types."""
+    import orjson
+    from anthropic.types import Message, RawMessageStreamEvent
+    from botocore.eventstream import EventStreamBuffer
+
+    from tests.support import fake_providers as fakes
+
+    body = {"model": model, "max_tokens": 5, "stream": stream,
+            "messages": [{"role": "user", "content": "Hello"}]}
+    _, _, pieces = fakes.anthropic({"x-api-key": fakes.ANTHROPIC_KEY,
+                                    "anthropic-version": "2023-06-01"}, body,
+                                   {fakes.ANTHROPIC_KEY})
+    if stream:
+        events = [orjson.loads(p.split(b"data: ", 1)[1]) for p in pieces]
+        for event in events:
+            if event["type"] != "ping":  # the SDK skips pings before parsing
+                TypeAdapter(RawMessageStreamEvent).validate_python(event)
+    else:
+        Message.model_validate(orjson.loads(pieces[0]))
+    method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    _, _, pieces = fakes.gemini(f"/gemini/models/{model}:{method}",
+                                {"x-goog-api-key": fakes.GEMINI_KEY},
+                                {"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]})
+    for piece in pieces:
+        genai.GenerateContentResponse.model_validate(
+            orjson.loads(piece.removeprefix(b"data: ")))
+    if stream:  # the binary framing decodes with botocore's own decoder (CRCs checked)
+        _, _, frames = fakes.bedrock(
+            f"/bedrock/model/{model}/converse-stream",
+            {"authorization": f"AWS4-HMAC-SHA256 Credential={fakes.AWS_KEY_ID}/x/us-east-1/"
+                              "bedrock/aws4_request, Signature=ab", "x-amz-date": "x"},
+            {"messages": [{"role": "user", "content": [{"text": "Hello"}]}]})
+        buffer = EventStreamBuffer()
+        buffer.add_data(b"".join(frames))
+        kinds = [m.headers[":event-type"] for m in buffer]
+        assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]

@@ -54,6 +54,10 @@ class Breaker:
         self._opened_at = None
         self._trial = False
 
+    def abandon(self) -> None:
+        """A call ended without an outcome (cancelled): a later request may be the trial."""
+        self._trial = False
+
     def failure(self) -> None:
         self._failures += 1
         if self._trial or self._failures >= self._limit:
@@ -86,6 +90,9 @@ class Guarded:
         except ProviderError as exc:
             self._note(exc)
             raise
+        except BaseException:
+            self.breaker.abandon()
+            raise
         self.breaker.success()
         return result
 
@@ -95,6 +102,9 @@ class Guarded:
             stream = await self.inner.open_stream(body)
         except ProviderError as exc:
             self._note(exc)
+            raise
+        except BaseException:
+            self.breaker.abandon()
             raise
         self.breaker.success()
         return stream
