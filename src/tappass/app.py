@@ -110,6 +110,7 @@ async def start_services(settings: Settings) -> Services:
                     "are marked 'interrupted'", interrupted)
     recorder.start()
     services.catalog.start()
+    key_vault.start()
     return services
 
 
@@ -123,6 +124,8 @@ def _signal_path(settings: Settings) -> Path | None:
 async def stop_services(services: Services) -> None:
     await services.streams.close()  # streams cut by the shutdown, recorded before the last write
     await services.catalog.close()
+    if services.vault is not None:
+        await services.vault.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()

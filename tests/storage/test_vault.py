@@ -98,3 +98,16 @@ async def test_rekey_reencrypts_everything_under_the_new_key(store: Store) -> No
     assert fresh.get("ANTHROPIC_API_KEY") == SECRET and fresh.get("OPENAI_API_KEY") == "sk-openai"
     with pytest.raises(VaultError, match="not the key"):
         await Vault(store, KEY).set("X", "y")  # never a mix of secrets under two keys
+
+
+async def test_another_gateway_notices_a_change_through_the_stored_version(store: Store) -> None:
+    here, there = Vault(store, KEY), Vault(store, KEY)
+    await here.load()
+    await there.load()
+    await here.set("ANTHROPIC_API_KEY", SECRET)
+    assert there.get("ANTHROPIC_API_KEY") is None
+    await there.refresh()
+    assert there.get("ANTHROPIC_API_KEY") == SECRET
+    await here.delete("ANTHROPIC_API_KEY")
+    await there.refresh()
+    assert there.get("ANTHROPIC_API_KEY") is None

@@ -2,13 +2,16 @@
 
 `load()` opens every stored secret under TAPPASS_VAULT_KEY when the gateway starts; one that
 does not open stops the start with an error naming the variable (nothing is half-loaded).
-`set`, `delete` and `rekey` write through the store; the caller then signals the change so
-every worker reloads (`Services.sync`), and the next request uses the new key. Values are
-never listed, logged or returned: `records()` gives names and dates only.
+`set`, `delete` and `rekey` write through the store and bump the stored `vault_version`; the
+caller then signals the change so every worker on the machine reloads before its next
+request (`Services.sync`), and gateways on other machines (PostgreSQL) notice the version
+within POLL_SECONDS. Values are never listed, logged or returned: `records()` gives names
+and dates only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tappass.vault")
 KEY_ID = "vault_key_id"   # meta: which key the stored secrets are sealed under
+VERSION = "vault_version"  # meta: changes whenever a secret does
+POLL_SECONDS = 2.0
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 MAX_VALUE_BYTES = 64 * 1024
 
@@ -40,6 +45,8 @@ class Vault:
         self._store = store
         self._cipher = Cipher(key) if key else None
         self._values: dict[str, str] = {}
+        self._version: str | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -66,6 +73,7 @@ class Vault:
     async def load(self) -> None:
         if self._cipher is not None:
             await self._check_key(self._cipher)
+        version = await self._store.get_meta(VERSION)
         records = await self._store.list_secrets()
         if records and self._cipher is None:
             raise VaultError(f"the vault holds {len(records)} secret(s) but {KEY_VARIABLE} is "
@@ -73,6 +81,38 @@ class Vault:
         cipher = self._cipher
         self._values = {r.name: cipher.open(r.name, r.sealed)
                         for r in records} if cipher else {}
+        self._version = version
+
+    async def refresh(self) -> None:
+        """Reload when another gateway changed the vault (its stored version moved)."""
+        version = await self._store.get_meta(VERSION)
+        if version != self._version:
+            await self.reload()
+            self._version = version  # a failed reload is logged once per change, not per poll
+
+    async def _bump(self) -> None:
+        self._version = datetime.now(UTC).isoformat()
+        await self._store.set_meta(VERSION, self._version)
+
+    def start(self) -> None:
+        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="vault")
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.refresh()
+            except StorageError as exc:  # keep serving the keys already held
+                log.warning("could not check the vault for changes: %s", exc)
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+            self._poller = None
 
     async def reload(self) -> None:
         """After another worker changed the vault; on failure the previous keys stay in use."""
@@ -95,11 +135,14 @@ class Vault:
         record = SecretRecord(name, cipher.seal(name, value), now, now)
         await self._store.save_secret(record)
         self._values[name] = value
+        await self._bump()
         return record
 
     async def delete(self, name: str) -> bool:
         deleted = await self._store.delete_secret(check_name(name))
         self._values.pop(name, None)
+        if deleted:
+            await self._bump()
         return deleted
 
     async def rekey(self, new_key: str) -> int:
@@ -114,4 +157,5 @@ class Vault:
         await self._store.reseal_secrets(resealed)
         await self._store.set_meta(KEY_ID, new.key_id)
         self._cipher = new
+        await self._bump()
         return len(resealed)
