@@ -30,7 +30,7 @@ from tappass.clip import clip
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, openai, openapi, pipelines
+from tappass.server import agents, audit, health, messages, openai, openapi, pipelines, vault
 from tappass.server.auth_flood import AuthFloodGuard
 from tappass.server.body_limit import BodyLimit
 from tappass.server.responses import error
@@ -38,6 +38,7 @@ from tappass.services import Services
 from tappass.settings import Settings, load_settings
 from tappass.state import LocalState
 from tappass.storage.startup import open_store
+from tappass.vault.service import Vault
 
 log = logging.getLogger("tappass")
 
@@ -45,6 +46,7 @@ log = logging.getLogger("tappass")
 def routes() -> list[Route]:
     return [
         Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
         Route("/v1/models", openai.list_models, methods=["GET"]),
         Route("/v1/agents", agents.create_agent, methods=["POST"]),
         Route("/v1/agents", agents.list_agents, methods=["GET"]),
@@ -60,6 +62,10 @@ def routes() -> list[Route]:
         Route("/admin/pipelines/{name}", pipelines.put_pipeline, methods=["PUT"]),
         Route("/admin/pipelines/{name}", pipelines.delete_pipeline, methods=["DELETE"]),
         Route("/admin/steps", pipelines.list_steps, methods=["GET"]),
+        Route("/admin/vault", vault.list_secrets, methods=["GET"]),
+        Route("/admin/vault/rekey", vault.rekey, methods=["POST"]),
+        Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
+        Route("/admin/vault/{name}", vault.delete_secret, methods=["DELETE"]),
         Route("/admin/steps/{id}", pipelines.get_step, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
@@ -91,9 +97,13 @@ async def start_services(settings: Settings) -> Services:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
               file=sys.stderr, flush=True)
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
-    services = Services(settings=settings, store=store, providers=Providers(settings),
+    key_vault = Vault(store, settings.vault_key.get_secret_value()
+                      if settings.vault_key else None)
+    await key_vault.load()
+    services = Services(settings=settings, store=store,
+                        providers=Providers(settings, key_vault.get),
                         state=LocalState(), audit=recorder, admin_key_hash=admin_hash,
-                        changes=ChangeSignal(_signal_path(settings)))
+                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault)
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
     services.auth_flood = AuthFloodGuard(settings.auth_failure_limit,
@@ -107,6 +117,7 @@ async def start_services(settings: Settings) -> Services:
                     "are marked 'interrupted'", interrupted)
     recorder.start()
     services.catalog.start()
+    key_vault.start()
     return services
 
 
@@ -121,6 +132,8 @@ async def stop_services(services: Services) -> None:
     await services.streams.close()  # streams cut by the shutdown, recorded before the last write
     await services.catalog.close()
     await services.auth_flood.close()
+    if services.vault is not None:
+        await services.vault.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tappass.settings import Settings
     from tappass.state import LocalState
     from tappass.storage.base import Store
+    from tappass.vault.service import Vault
 
 
 @dataclass
@@ -35,12 +36,15 @@ class Services:
     auth_flood: AuthFloodGuard = field(init=False)
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
     streams: OpenStreams = field(default_factory=OpenStreams)
+    vault: Vault | None = None
 
     async def sync(self) -> None:
         """Pick up configuration another worker changed (cheap when nothing did)."""
         if self.changes.changed():
             self.agents.forget_all()
             await self.catalog.refresh()
+            if self.vault is not None:
+                await self.vault.reload()
 
     def changed(self) -> None:
         """Tell every worker (this one included) that configuration changed."""

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tappass.errors import ConfigError
+from tappass.vault.cipher import check_vault_key
 
 StorageKind = Literal["memory", "local", "postgres"]
 PRESETS = ("starter", "standard", "regulated")
@@ -70,6 +71,54 @@ class Settings(BaseSettings):
     lmstudio_base_url: str = Field(
         default="http://127.0.0.1:1234/v1",
         validation_alias=AliasChoices("LMSTUDIO_BASE_URL", "TAPPASS_LMSTUDIO_BASE_URL"))
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "TAPPASS_ANTHROPIC_API_KEY"))
+    anthropic_base_url: str = Field(
+        default="https://api.anthropic.com",
+        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "TAPPASS_ANTHROPIC_BASE_URL"))
+    gemini_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY",
+                                                    "TAPPASS_GEMINI_API_KEY"))
+    gemini_base_url: str = Field(
+        default="https://generativelanguage.googleapis.com/v1beta",
+        validation_alias=AliasChoices("GEMINI_BASE_URL", "TAPPASS_GEMINI_BASE_URL"))
+    azure_openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AZURE_OPENAI_API_KEY", "TAPPASS_AZURE_OPENAI_API_KEY"))
+    azure_openai_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "TAPPASS_AZURE_OPENAI_ENDPOINT"))
+    azure_openai_api_version: str = Field(
+        default="2024-10-21", validation_alias=AliasChoices(
+            "AZURE_OPENAI_API_VERSION", "TAPPASS_AZURE_OPENAI_API_VERSION"))
+    aws_access_key_id: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ACCESS_KEY_ID", "TAPPASS_AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY",
+                                                    "TAPPASS_AWS_SECRET_ACCESS_KEY"))
+    aws_session_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_SESSION_TOKEN", "TAPPASS_AWS_SESSION_TOKEN"))
+    aws_bearer_token_bedrock: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_BEARER_TOKEN_BEDROCK",
+                                                    "TAPPASS_AWS_BEARER_TOKEN_BEDROCK"))
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "TAPPASS_AWS_REGION"))
+    bedrock_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BEDROCK_BASE_URL", "TAPPASS_BEDROCK_BASE_URL"))
+    # `name=target,...`: a requested model name sent upstream as another (any provider)
+    model_aliases: str = ""
+    # on a provider's 5xx or timeout, the request is retried once on this model
+    fallback_model: str | None = None
+    # a provider failing this many times in a row is skipped for `breaker_reset` seconds
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset: float = Field(default=30.0, gt=0)
+    # base64 of 32 random bytes: the AES-256-GCM key of the vault (provider keys)
+    vault_key: SecretStr | None = None
 
     @field_validator("default_preset")
     @classmethod
@@ -83,6 +132,19 @@ class Settings(BaseSettings):
     def _database_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("postgres://", "postgresql://", "sqlite:///")):
             raise ValueError("expected a postgresql://user@host:port/db or sqlite:///path URL")
+        return value
+
+    @field_validator("model_aliases")
+    @classmethod
+    def _aliases(cls, value: str) -> str:
+        parse_aliases(value)
+        return value
+
+    @field_validator("vault_key")
+    @classmethod
+    def _vault_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_vault_key(value.get_secret_value())
         return value
 
     @field_validator("kv_url")
@@ -108,6 +170,17 @@ class Settings(BaseSettings):
         return self.home / "tappass.db"
 
 
+def parse_aliases(value: str) -> dict[str, str]:
+    """`gpt4=gpt-4o, fast=claude-3-5-haiku-latest` -> {"gpt4": "gpt-4o", ...}."""
+    aliases: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, sep, target = (x.strip() for x in item.partition("="))
+        if not sep or not name or not target:
+            raise ValueError(f"expected name=model pairs separated by commas, got {item!r}")
+        aliases[name] = target
+    return aliases
+
+
 def _env_name(loc: tuple[object, ...]) -> str:
     field = str(loc[0]) if loc else "?"
     info = Settings.model_fields.get(field)
@@ -119,7 +192,8 @@ def _env_name(loc: tuple[object, ...]) -> str:
 
 def _describe(err: ErrorDetails) -> str:
     name = _env_name(err["loc"])
-    shown = "" if "KEY" in name else f" (got {err.get('input')!r})"  # never echo a secret
+    secret = "KEY" in name or "TOKEN" in name
+    shown = "" if secret else f" (got {err.get('input')!r})"  # never echo a secret
     return f"{name}: {err['msg']}{shown}"
 
 
@@ -147,7 +221,7 @@ NOT_IMPLEMENTED = {
     "TAPPASS_LLM_JUDGE_MODEL": "the LLM judge", "TAPPASS_NER_ENABLED": "NER detection",
     "TAPPASS_NER_MODEL": "NER detection", "TAPPASS_SSO_PROVIDER": "single sign-on",
     "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
-    "TAPPASS_VAULT_KEY": "the key vault", "TAPPASS_JWT_SECRET": "dashboard sessions",
+"TAPPASS_JWT_SECRET": "dashboard sessions",
     "TAPPASS_LICENSE": "licensing (the open-source gateway needs none)",
     "TAPPASS_KV_URL": "shared counters (today they are per process)",
 }

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tappass import Agent, AsyncAgent
+from tests.support.fake_providers import provider_env
 from tests.support.fake_upstream import UPSTREAM_KEY, FakeUpstream
 from tests.support.gateway import Gateway, running_gateway
 
@@ -97,7 +98,8 @@ def blocked(status: int = 403, step: str = "detect_pii", reason: str = "PII dete
 @pytest.fixture(scope="session")
 def gw(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The real gateway process, with the fake OpenAI upstream as its provider."""
-    env = {"OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": UPSTREAM_KEY}
+    env = {"OPENAI_BASE_URL": upstream.url, "OPENAI_API_KEY": UPSTREAM_KEY,
+           **provider_env(upstream.url)}
     with running_gateway(tmp_path_factory.mktemp("sdk"), env=env) as gateway:
         yield gateway
 

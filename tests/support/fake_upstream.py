@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 import uvicorn
 
+from tests.support import fake_providers
+
 UPSTREAM_KEY = "sk-test-upstream"
 USAGE = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 
@@ -86,6 +88,7 @@ _WRONG_SHAPES: dict[str, Any] = {
 class FakeUpstream:
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    anthropic_keys: set[str] = field(default_factory=lambda: {fake_providers.ANTHROPIC_KEY})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -97,6 +100,8 @@ class FakeUpstream:
             if not message.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        if scope["path"] != "/v1/chat/completions" and not scope["path"].endswith("/models"):
+            return await self._provider(scope, headers, body, send)
         if scope["path"].endswith("/models"):
             return await self._json(send, 200, {"object": "list", "data": [
                 {"id": "gpt-4o", "object": "model", "created": 0, "owned_by": "openai"},
@@ -106,6 +111,31 @@ class FakeUpstream:
         if headers.get("authorization") != f"Bearer {UPSTREAM_KEY}":
             return await self._error(send, 401, "Incorrect API key provided")
         await self._answer(send, data)
+
+    async def _provider(self, scope: dict[str, Any], headers: dict[str, str], body: bytes,
+                        send: Any) -> None:
+        """Anthropic, Gemini, Azure and Bedrock, in their own wire formats."""
+        path, query = scope["path"], scope["query_string"].decode()
+        data = orjson.loads(body)
+        self.requests.append({"body": data, "headers": headers, "path": path, "query": query})
+        if path.startswith("/azure/"):
+            if headers.get("api-key") != fake_providers.AZURE_KEY:
+                return await self._error(send, 401, "Access denied due to invalid key")
+            if not fake_providers.azure_path_ok(path, query, data):
+                return await self._error(send, 404, "Resource not found")
+            return await self._answer(send, data)
+        if path == "/v1/messages":
+            reply = fake_providers.anthropic(headers, data, self.anthropic_keys)
+        elif path.startswith("/gemini/"):
+            reply = fake_providers.gemini(path, headers, data)
+        else:
+            reply = fake_providers.bedrock(path, headers, data)
+        status, content_type, pieces = reply
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", content_type.encode())]})
+        for piece in pieces:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     async def _answer(self, send: Any, data: dict[str, Any]) -> None:
         model = data.get("model")

@@ -13,6 +13,7 @@ from tappass.cli.scan import scan
 from tappass.cli.status import status
 from tappass.cli.test_cmd import test_command
 from tappass.cli.up import up
+from tappass.cli.vault import vault
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +34,7 @@ cli.add_command(gov)
 cli.add_command(test_command)
 cli.add_command(scan)
 cli.add_command(eval_command)
+cli.add_command(vault)
 
 
 def main() -> None:

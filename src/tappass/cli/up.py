@@ -45,10 +45,14 @@ async def _bootstrap(settings: Settings) -> str | None:
         os.environ["TAPPASS_ADMIN_API_KEY"] = key
         return key
     from tappass.storage.startup import open_store
+    from tappass.vault.service import Vault
 
     store = await open_store(settings)  # refuses a full or read-only disk with one line
     try:
         _, generated = await ensure_admin_key(store, settings)
+        # a TAPPASS_VAULT_KEY that does not open the stored secrets stops here, in one line
+        vault_key = settings.vault_key.get_secret_value() if settings.vault_key else None
+        await Vault(store, vault_key).load()
     finally:
         await store.close()
     return generated
@@ -97,6 +101,8 @@ def up(host: str | None, port: int | None, storage: str | None, database_url: st
         generated = asyncio.run(_bootstrap(settings))
     except StorageError as exc:
         raise click.ClickException(f"storage ({settings.storage_kind}): {exc}") from None
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     url = f"http://{settings.host}:{settings.port}"
     if generated:
         path = cli_config.save(settings.home, url=url, admin_key=generated,

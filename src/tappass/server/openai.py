@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -25,10 +24,10 @@ from tappass.pipeline.step import Phase
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
 from tappass.server import auth_flood
 from tappass.server.auth import bearer, is_admin
-from tappass.server.chat_request import parse_chat_request
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
 from tappass.server.request_headers import check_request_headers
-from tappass.server.responses import JSON, blocked_body, error
+from tappass.server.responses import JSON, blocked_body, error, error_body
+from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
 
 if TYPE_CHECKING:
@@ -56,8 +55,15 @@ def _headers(ctx: Context) -> dict[str, str]:
     return headers
 
 
-async def _authenticate(request: Request, services: Services) -> AgentRecord:
-    token = bearer(request)
+def _error(api: ApiShape, status: int, message: str, *, type: str = "invalid_request_error",
+           code: str = "invalid_request", param: str | None = None,
+           headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    return api.reply(error_body(message, type=type, code=code, param=param, **extra), status,
+                     headers)
+
+
+async def _authenticate(request: Request, services: Services, api: ApiShape) -> AgentRecord:
+    token = api.token(request)
     if token is None:
         raise RequestError("missing API key: send 'Authorization: Bearer tp_...'",
                            status=401, code="missing_api_key", field="Authorization")
@@ -86,10 +92,15 @@ def _resolve_flags(request: Request, defaults: dict[str, str],
 
 
 async def chat_completions(request: Request) -> Response:
+    return await governed(request, OPENAI)
+
+
+async def governed(request: Request, api: ApiShape) -> Response:
+    """Authenticate, parse in the agent's API, govern, answer in the agent's API."""
     services: Services = request.app.state.services
     await services.sync()
     try:
-        agent = await _authenticate(request, services)
+        agent = await _authenticate(request, services, api)
     except RequestError as exc:
         if (refused := auth_flood.refusal(services.auth_flood, request)) is not None:
             return refused  # one address flooding: counted in one summary event
@@ -98,58 +109,59 @@ async def chat_completions(request: Request) -> Response:
         await _audit_quietly(services, bare_event(
             audit_id, agent=None, agent_id=None, status="blocked", http_status=exc.status,
             reason=str(exc), blocked_by="authentication"))
-        return error(exc.status, str(exc), type="authentication_error", code=exc.code,
-                     headers={"X-TapPass-Audit-Id": audit_id})
+        return _error(api, exc.status, str(exc), type="authentication_error", code=exc.code,
+                      headers={"X-TapPass-Audit-Id": audit_id})
     audit_id = keys.new_id("ae")
     if not agent.enabled:
         return await _refuse(services, agent, audit_id, "authentication",
-                             f"agent {agent.name!r} is disabled", "agent_disabled")
+                             f"agent {agent.name!r} is disabled", "agent_disabled", api)
     try:
         check_request_headers(request)
         pipeline = services.catalog.for_agent(agent)
-        body = parse_chat_request(await request.body())
+        body = api.parse(await request.body())
         flags = _resolve_flags(request, pipeline.definition.defaults, agent)
     except FlagLocked as exc:
-        return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked")
+        return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked", api)
     except RequestError as exc:
         await _audit_quietly(services, bare_event(
             audit_id, agent=agent.name, agent_id=agent.id, status="failed",
             http_status=exc.status, reason=str(exc)))
-        return error(exc.status, str(exc), code=exc.code, param=exc.field,
-                     headers={"X-TapPass-Audit-Id": audit_id})
+        return _error(api, exc.status, str(exc), code=exc.code, param=exc.field,
+                      headers={"X-TapPass-Audit-Id": audit_id})
     except ConfigError as exc:  # a stored pipeline that no longer loads: fail closed
         await _audit_quietly(services, bare_event(
             audit_id, agent=agent.name, agent_id=agent.id, status="failed",
             http_status=503, reason=str(exc)))
-        return error(503, f"the agent's pipeline cannot be loaded: {exc}",
-                     type="governance_error", code="pipeline_invalid", retryable=False,
-                     audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
+        return _error(api, 503, f"the agent's pipeline cannot be loaded: {exc}",
+                      type="governance_error", code="pipeline_invalid", retryable=False,
+                      audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
                   flags=flags, session_id=request.headers.get("x-session-id"), body=body)
-    return await _govern(ctx)
+    return await _govern(ctx, api)
 
 
-async def _govern(ctx: Context) -> Response:
+async def _govern(ctx: Context, api: ApiShape) -> Response:
     try:
         block = await run_phase(ctx, Phase.BEFORE) or await run_phase(ctx, Phase.CALL)
         if block is not None:
-            return await _blocked(ctx, block)
+            return await _blocked(ctx, block, api)
         if ctx.stream:
             stream = await open_stream(ctx)
-            return StreamingResponse(stream_body(stream), media_type="text/event-stream",
+            return StreamingResponse(stream_body(stream, api.stream()),
+                                     media_type="text/event-stream",
                                      headers={**SSE_HEADERS, **_headers(ctx)})
         block = await run_phase(ctx, Phase.AFTER)
         if block is not None:
-            return await _blocked(ctx, block)
+            return await _blocked(ctx, block, api)
         await ctx.services.audit.record(event_from_context(ctx, status="allowed",
                                                            http_status=200))
-        content = ctx.response_bytes or orjson.dumps(ctx.response)
-        return Response(content, media_type="application/json", headers=_headers(ctx))
+        return Response(api.answer(ctx), media_type="application/json", headers=_headers(ctx))
     except (ProviderError, StepError, StorageError) as exc:
-        return await _failed(ctx, exc)
+        return await _failed(ctx, exc, api)
 
 
-async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError) -> Response:
+async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError,
+                  api: ApiShape) -> Response:
     failure = failure_of(exc, ctx.audit_id)
     log_failure(ctx.audit_id, failure)
     if isinstance(exc, ProviderError) and exc.usage and ctx.usage is None:
@@ -158,38 +170,35 @@ async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError) -
         await _audit_quietly(ctx.services, event_from_context(
             ctx, status="failed", http_status=failure.status, error=failure.detail,
             reason=failure.message))
-    return error(failure.status, failure.message, type=failure.type, code=failure.code,
-                 headers={**_headers(ctx), **failure.headers}, audit_id=ctx.audit_id,
-                 **failure.body_fields())
+    return _error(api, failure.status, failure.message, type=failure.type, code=failure.code,
+                  headers={**_headers(ctx), **failure.headers}, audit_id=ctx.audit_id,
+                  **failure.body_fields())
 
 
-async def _blocked(ctx: Context, block: Block) -> Response:
+async def _blocked(ctx: Context, block: Block, api: ApiShape) -> Response:
     decision = block.decision
     await ctx.services.audit.record(event_from_context(
         ctx, status="blocked", http_status=decision.status, blocked_by=block.step,
         reason=decision.reason))
     code = "rate_limited" if decision.status == 429 else "blocked"
-    return JSON(blocked_body(block.step, decision.reason, ctx.audit_id, code=code,
-                             classification=ctx.classification),
-                status_code=decision.status, headers={**_headers(ctx), **decision.headers})
+    return api.reply(blocked_body(block.step, decision.reason, ctx.audit_id, code=code,
+                                  classification=ctx.classification),
+                     decision.status, {**_headers(ctx), **decision.headers})
 
 
 async def _refuse(services: Services, agent: AgentRecord, audit_id: str, step: str,
-                  reason: str, code: str) -> Response:
+                  reason: str, code: str, api: ApiShape) -> Response:
     """A 403 decided before the pipeline runs (disabled agent, locked flag), audited."""
     try:
         await services.audit.record(bare_event(
             audit_id, agent=agent.name, agent_id=agent.id, status="blocked", http_status=403,
             reason=reason, blocked_by=step))
     except StorageError:
-        return _audit_unavailable(audit_id)
-    return JSON(blocked_body(step, reason, audit_id, code=code),
-                status_code=403, headers={"X-TapPass-Audit-Id": audit_id})
-
-
-def _audit_unavailable(audit_id: str) -> Response:
-    return error(503, AUDIT_UNAVAILABLE, type="storage_error", code="audit_unavailable",
-                 retryable=True, headers={"X-TapPass-Audit-Id": audit_id})
+        return _error(api, 503, AUDIT_UNAVAILABLE, type="storage_error",
+                      code="audit_unavailable", retryable=True,
+                      headers={"X-TapPass-Audit-Id": audit_id})
+    return api.reply(blocked_body(step, reason, audit_id, code=code), 403,
+                     {"X-TapPass-Audit-Id": audit_id})
 
 
 async def _audit_quietly(services: Services, event: dict[str, Any]) -> None:

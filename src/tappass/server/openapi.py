@@ -16,7 +16,7 @@ from tappass._version import __version__
 from tappass.server.responses import JSON
 
 _PUBLIC = ("/health", "/openapi.json")
-_AGENT = ("/v1/chat/completions", "/v1/models")
+_AGENT = ("/v1/chat/completions", "/v1/messages", "/v1/models")
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 

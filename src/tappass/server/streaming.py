@@ -9,6 +9,10 @@ if the completion cannot be written the stream ends with an error event instead 
 SDK raises it) and is audited with its real cause. A stream cut by the agent going away is
 completed as a 499; one cut by the gateway shutting down, as `shutdown`; one cut by a
 crash stays `open` and is marked `interrupted` at the next start.
+
+The agent's API decides how chunks, the end and errors are written (a `StreamFormat`:
+OpenAI's SSE by default, Anthropic's named events for `/v1/messages`); the governance of a
+stream is this one piece of code for both.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -124,31 +128,60 @@ async def close_upstream(ctx: Context) -> None:
             log.debug("closing the upstream stream of %s failed", ctx.audit_id, exc_info=True)
 
 
-async def stream_body(stream: OpenStream) -> AsyncIterator[bytes]:
+class StreamFormat(Protocol):
+    """How the agent's API writes a stream: its chunks, its end, its error event."""
+
+    def chunk(self, data: dict[str, Any], payload: bytes, wants_usage: bool) -> bytes: ...
+
+    def done(self) -> bytes: ...
+
+    def error(self, body: dict[str, Any], status: int) -> bytes: ...
+
+
+class OpenAIStream:
+    """Chat-completions SSE: chunks forwarded as received, `[DONE]`, `data: {"error"}`."""
+
+    def chunk(self, data: dict[str, Any], payload: bytes, wants_usage: bool) -> bytes:
+        if "usage" in data and not wants_usage:
+            if data.get("choices") == [] and readable_usage(data) is not None:
+                return b""  # the usage chunk the gateway asked for on its own account
+            payload = _strip_null_usage(payload)
+        return b"data: " + payload + b"\n\n"
+
+    def done(self) -> bytes:
+        return DONE
+
+    def error(self, body: dict[str, Any], status: int) -> bytes:
+        return _sse(body)
+
+
+async def stream_body(stream: OpenStream,
+                      fmt: StreamFormat | None = None) -> AsyncIterator[bytes]:
     ctx = stream.ctx
+    fmt = fmt or OpenAIStream()
     try:
         try:
-            async for payload in _forwarded(ctx):
+            async for payload in _forwarded(ctx, fmt):
                 yield payload
-            event, tail = await _finish(ctx)
+            event, tail = await _finish(ctx, fmt)
         except (ProviderError, StepError) as exc:
-            event, tail = _failed(ctx, exc)
+            event, tail = _failed(ctx, exc, fmt)
         except Exception:  # a fault in the gateway itself: still an error event, still audited
             log.exception("stream %s failed inside the gateway", ctx.audit_id)
-            event, tail = _internal_error(ctx)
+            event, tail = _internal_error(ctx, fmt)
         await close_upstream(ctx)
         if not await stream.complete(event):
-            tail = _sse(error_body(AUDIT_UNAVAILABLE, type="storage_error",
-                                   code="audit_unavailable", audit_id=ctx.audit_id,
-                                   retryable=True))
+            tail = fmt.error(error_body(AUDIT_UNAVAILABLE, type="storage_error",
+                                        code="audit_unavailable", audit_id=ctx.audit_id,
+                                        retryable=True), 503)
         yield tail
     finally:
         if not stream.done:  # the agent went away, or the gateway is stopping
             ctx.services.streams.later(stream, stream.cut_event())
 
 
-async def _forwarded(ctx: Context) -> AsyncIterator[bytes]:
-    """The upstream's chunks as SSE events, usage noted, the gateway's own usage chunk hidden."""
+async def _forwarded(ctx: Context, fmt: StreamFormat) -> AsyncIterator[bytes]:
+    """The upstream's chunks in the agent's format, usage noted."""
     assert ctx.chunks is not None and ctx.provider is not None
     provider = ctx.provider.name
     wants_usage = ctx.client_wants_usage
@@ -158,46 +191,46 @@ async def _forwarded(ctx: Context) -> AsyncIterator[bytes]:
             usage = readable_usage(data)
             if usage is not None:
                 ctx.usage = usage
-            if not wants_usage:
-                if data.get("choices") == [] and usage is not None:
-                    continue  # the usage chunk the gateway asked for on its own account
-                payload = _strip_null_usage(payload)
-        yield b"data: " + payload + b"\n\n"
+        out = fmt.chunk(data, payload, wants_usage)
+        if out:
+            yield out
 
 
 def _strip_null_usage(payload: bytes) -> bytes:
     return payload.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
 
 
-async def _finish(ctx: Context) -> tuple[dict[str, Any], bytes]:
+async def _finish(ctx: Context, fmt: StreamFormat) -> tuple[dict[str, Any], bytes]:
     block = await run_phase(ctx, Phase.AFTER)
     if block is None:
-        return event_from_context(ctx, status="allowed", http_status=200), DONE
+        return event_from_context(ctx, status="allowed", http_status=200), fmt.done()
     reason = block.decision.reason
     event = event_from_context(ctx, status="blocked", http_status=200, reason=reason,
                                blocked_by=block.step)
-    return event, _sse(blocked_body(block.step, reason, ctx.audit_id,
-                                    classification=ctx.classification))
+    return event, fmt.error(blocked_body(block.step, reason, ctx.audit_id,
+                                         classification=ctx.classification), 403)
 
 
-def _failed(ctx: Context, exc: ProviderError | StepError) -> tuple[dict[str, Any], bytes]:
+def _failed(ctx: Context, exc: ProviderError | StepError,
+            fmt: StreamFormat) -> tuple[dict[str, Any], bytes]:
     failure = failure_of(exc, ctx.audit_id)
     log_failure(ctx.audit_id, failure)
     if isinstance(exc, ProviderError) and exc.usage and ctx.usage is None:
         ctx.usage = dict(exc.usage)
     event = event_from_context(ctx, status="failed", http_status=failure.status,
                                error=failure.detail, reason=failure.message)
-    return event, _sse(error_body(failure.message, type=failure.type, code=failure.code,
-                                  audit_id=ctx.audit_id, **failure.body_fields()))
+    return event, fmt.error(error_body(failure.message, type=failure.type, code=failure.code,
+                                       audit_id=ctx.audit_id, **failure.body_fields()),
+                            failure.status)
 
 
-def _internal_error(ctx: Context) -> tuple[dict[str, Any], bytes]:
+def _internal_error(ctx: Context, fmt: StreamFormat) -> tuple[dict[str, Any], bytes]:
     message = "the gateway failed while streaming; see the gateway log"
     event = event_from_context(ctx, status="failed", http_status=500,
                                error="internal error while streaming (see the gateway log)",
                                reason=message)
-    return event, _sse(error_body(message, type="server_error", code="internal_error",
-                                  audit_id=ctx.audit_id, retryable=False))
+    return event, fmt.error(error_body(message, type="server_error", code="internal_error",
+                                       audit_id=ctx.audit_id, retryable=False), 500)
 
 
 def _sse(body: dict[str, Any]) -> bytes:

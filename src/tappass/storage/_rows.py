@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from tappass.errors import AlreadyExists, StorageError
-from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
 
 
 class Row(Protocol):
@@ -215,6 +215,12 @@ def pipeline_params(pipeline: PipelineRecord,
     """Values for an INSERT, in PIPELINE_COLUMNS order; StorageError when `spec` is not JSON."""
     return (pipeline.name, dumps(pipeline.spec), encode_ts(pipeline.created_at),
             encode_ts(pipeline.updated_at))
+
+
+def secret_from_row(row: Row) -> SecretRecord:
+    return SecretRecord(name=row["name"], sealed=row["sealed"],
+                        created_at=parse_ts(row["created_at"]),
+                        updated_at=parse_ts(row["updated_at"]))
 
 
 def pipeline_from_row(row: Row) -> PipelineRecord:

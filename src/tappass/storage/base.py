@@ -39,6 +39,16 @@ class PipelineRecord:
 
 
 @dataclass(slots=True)
+class SecretRecord:
+    """A vault secret as stored: only ever sealed (see `tappass.vault.cipher`)."""
+
+    name: str
+    sealed: str
+    created_at: datetime         # timezone-aware UTC
+    updated_at: datetime
+
+
+@dataclass(slots=True)
 class AuditQuery:
     agent: str | None = None
     after: datetime | None = None      # exclusive lower bound on timestamp
@@ -116,3 +126,15 @@ class Store(Protocol):
 
     async def sum_cost(self, agent: str, since: datetime) -> float:
         """Total `cost_usd` of the agent's events at or after `since`."""
+
+    # the key vault (sealed values only)
+    async def list_secrets(self) -> list[SecretRecord]:
+        """Ordered by name."""
+
+    async def save_secret(self, secret: SecretRecord) -> None:
+        """Create or replace by name; a replace keeps the stored `created_at`."""
+
+    async def delete_secret(self, name: str) -> bool: ...
+
+    async def reseal_secrets(self, secrets: list[SecretRecord]) -> None:
+        """Replace the sealed value of every given secret in one transaction (re-keying)."""

@@ -33,7 +33,7 @@ from tappass.storage._rows import (
     query_limit,
     to_utc,
 )
-from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,7 @@ class MemoryStore:
         self._meta: dict[str, str] = {}
         self._agents: dict[str, AgentRecord] = {}
         self._pipelines: dict[str, dict[str, Any]] = {}   # name -> row, as the SQL tables hold
+        self._secrets: dict[str, SecretRecord] = {}
         self._events: list[_StoredEvent] = []
         self._event_ids: set[str] = set()
 
@@ -190,6 +191,31 @@ class MemoryStore:
         since = to_utc(since)
         return float(sum(event.row.cost_usd or 0.0 for event in self._events
                          if event.row.agent == agent and event.row.ts >= since))
+
+    # -- vault ---------------------------------------------------------------------------
+
+    async def list_secrets(self) -> list[SecretRecord]:
+        self._check_open()
+        return [copy.copy(self._secrets[name]) for name in sorted(self._secrets)]
+
+    async def save_secret(self, secret: SecretRecord) -> None:
+        self._check_open()
+        current = self._secrets.get(secret.name)
+        stored = copy.copy(secret)
+        if current is not None:
+            stored.created_at = current.created_at
+        self._secrets[secret.name] = stored
+
+    async def delete_secret(self, name: str) -> bool:
+        self._check_open()
+        return self._secrets.pop(name, None) is not None
+
+    async def reseal_secrets(self, secrets: list[SecretRecord]) -> None:
+        self._check_open()
+        for secret in secrets:
+            if secret.name in self._secrets:
+                self._secrets[secret.name].sealed = secret.sealed
+                self._secrets[secret.name].updated_at = secret.updated_at
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -36,9 +36,10 @@ from tappass.storage._rows import (
     pipeline_from_row,
     pipeline_params,
     query_limit,
+    secret_from_row,
     to_utc,
 )
-from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
 
 SCHEMES = ("postgres://", "postgresql://")
 # Arbitrary constant shared by every TapPass process: the key of the migration lock.
@@ -63,6 +64,10 @@ _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)
 # "C" collation: code-point order, as SQLite and the memory store sort, whatever the
 # database's locale.
 _LIST_PIPELINES = 'SELECT * FROM pipelines ORDER BY name COLLATE "C"'
+_SAVE_SECRET = """INSERT INTO vault_secrets (name, sealed, created_at, updated_at)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed,
+    updated_at = excluded.updated_at"""
+_RESEAL_SECRET = "UPDATE vault_secrets SET sealed = $1, updated_at = $2 WHERE name = $3"
 _INSERT_EVENT = """INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body)
     VALUES ($1, $2, $3, $4, $5, $6, $7)"""
 _UPDATE_EVENT = """UPDATE audit_events SET status = $1, blocked = $2, cost_usd = $3, body = $4
@@ -261,6 +266,28 @@ class PostgresStore:
             total = await conn.fetchval("SELECT COALESCE(SUM(cost_usd), 0.0) FROM audit_events "
                                         "WHERE agent = $1 AND ts >= $2", agent, to_utc(since))
         return float(total)
+
+    # -- vault ---------------------------------------------------------------------------
+
+    async def list_secrets(self) -> list[SecretRecord]:
+        async with self._connection("list vault secrets") as conn:
+            rows = await conn.fetch('SELECT * FROM vault_secrets ORDER BY name COLLATE "C"')
+        return [secret_from_row(row) for row in rows]
+
+    async def save_secret(self, secret: SecretRecord) -> None:
+        async with self._connection("save vault secret") as conn:
+            await conn.execute(_SAVE_SECRET, secret.name, secret.sealed,
+                               to_utc(secret.created_at), to_utc(secret.updated_at))
+
+    async def delete_secret(self, name: str) -> bool:
+        async with self._connection("delete vault secret") as conn:
+            status = await conn.execute("DELETE FROM vault_secrets WHERE name = $1", name)
+        return _row_count(status) > 0
+
+    async def reseal_secrets(self, secrets: list[SecretRecord]) -> None:
+        async with self._connection("re-encrypt vault secrets", transaction=True) as conn:
+            await conn.executemany(_RESEAL_SECRET, [(s.sealed, to_utc(s.updated_at), s.name)
+                                                    for s in secrets])
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -38,8 +38,9 @@ from tappass.storage._rows import (
     pipeline_from_row,
     pipeline_params,
     query_limit,
+    secret_from_row,
 )
-from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord
+from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
@@ -53,6 +54,10 @@ _SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at"""
+_SAVE_SECRET = """INSERT INTO vault_secrets (name, sealed, created_at, updated_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed,
+    updated_at = excluded.updated_at"""
+_RESEAL_SECRET = "UPDATE vault_secrets SET sealed = ?, updated_at = ? WHERE name = ?"
 _INSERT_EVENTS = "INSERT INTO audit_events (id, ts, agent, status, blocked, cost_usd, body) VALUES "
 _EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
 _UPDATE_EVENT = """UPDATE audit_events SET status = ?, blocked = ?, cost_usd = ?, body = ?
@@ -235,6 +240,30 @@ class SqliteStore:
                                  "SELECT COALESCE(SUM(cost_usd), 0.0) AS total FROM audit_events "
                                  "WHERE agent = ? AND ts >= ?", (agent, format_ts(since)))
         return float(rows[0]["total"])
+
+    # -- vault ---------------------------------------------------------------------------
+
+    async def list_secrets(self) -> list[SecretRecord]:
+        rows = await self._fetch("list vault secrets",
+                                 "SELECT * FROM vault_secrets ORDER BY name")
+        return [secret_from_row(row) for row in rows]
+
+    async def save_secret(self, secret: SecretRecord) -> None:
+        async with self._transaction("save vault secret") as conn:
+            await conn.execute(_SAVE_SECRET, (secret.name, secret.sealed,
+                                              format_ts(secret.created_at),
+                                              format_ts(secret.updated_at)))
+
+    async def delete_secret(self, name: str) -> bool:
+        async with self._transaction("delete vault secret") as conn:
+            cursor = await conn.execute("DELETE FROM vault_secrets WHERE name = ?", (name,))
+            return cursor.rowcount > 0
+
+    async def reseal_secrets(self, secrets: list[SecretRecord]) -> None:
+        async with self._transaction("re-encrypt vault secrets") as conn:
+            for secret in secrets:
+                await conn.execute(_RESEAL_SECRET, (secret.sealed, format_ts(secret.updated_at),
+                                                    secret.name))
 
     # -- helpers -------------------------------------------------------------------------
 
