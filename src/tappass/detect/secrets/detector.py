@@ -1,0 +1,73 @@
+"""`detect_secrets(text)`: every secret detector over one text, overlaps resolved.
+
+Patterns are compiled on first use (a cached builder, never at import time). Each
+provider rule runs only when one of its literal hints occurs in the text, so a prompt with
+no token-like prefix costs a handful of substring checks; the key-value, header, PEM, JWT,
+URL and Kubernetes checks each have a similar cheap gate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from tappass.detect.secrets import keyvalue, structured
+from tappass.detect.secrets.rules import RULES, Rule
+from tappass.detect.secrets.values import is_placeholder, looks_random
+from tappass.pipeline.step import Finding
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rules: tuple[tuple[Rule, re.Pattern[str]], ...]
+    keyvalue: keyvalue.Compiled
+
+
+@cache
+def _compiled() -> _Compiled:
+    return _Compiled(tuple((rule, re.compile(rule.pattern)) for rule in RULES),
+                     keyvalue.compiled())
+
+
+def _provider_tokens(text: str, rules: Iterable[tuple[Rule, re.Pattern[str]]]) -> list[Finding]:
+    out: list[Finding] = []
+    for rule, pattern in rules:
+        if not any(hint in text for hint in rule.hints):
+            continue
+        for match in pattern.finditer(text):
+            body = match.group("body") if "body" in pattern.groupindex else match.group(0)
+            if is_placeholder(match.group(0)) or rule.random and not looks_random(
+                    body.replace("-", "").replace("_", "")):
+                continue
+            out.append(Finding(rule.type, match.start(), match.end(), rule.score,
+                               rule.explanation))
+    return out
+
+
+def detect_secrets(text: str) -> list[Finding]:
+    """Secrets in `text`, in order of position, with no two findings overlapping."""
+    compiled = _compiled()
+    found = _provider_tokens(text, compiled.rules)
+    found.extend(structured.private_keys(text))
+    found.extend(structured.jwts(text))
+    found.extend(structured.url_passwords(text))
+    found.extend(keyvalue.auth_headers(text, compiled.keyvalue))
+    found.extend(keyvalue.kubernetes_secrets(text, compiled.keyvalue))
+    found.extend(keyvalue.assignments(text, compiled.keyvalue))
+    return resolve_overlaps(found)
+
+
+def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Keep the best of overlapping findings: highest score, then the longest span."""
+    ranked = sorted(findings, key=lambda f: (-f.score, -((f.end or 0) - (f.start or 0))))
+    kept: list[Finding] = []
+    for finding in ranked:
+        if all(_disjoint(finding, other) for other in kept):
+            kept.append(finding)
+    return sorted(kept, key=lambda f: f.start or 0)
+
+
+def _disjoint(a: Finding, b: Finding) -> bool:
+    return (a.end or 0) <= (b.start or 0) or (b.end or 0) <= (a.start or 0)

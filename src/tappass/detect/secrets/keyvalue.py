@@ -1,0 +1,269 @@
+"""Secrets found by the key they are assigned to: `password=`, `api_key:`, `"token": ...`.
+
+Covers `.env` and shell (`export API_KEY=...`, `--password x`), YAML, JSON, INI/TOML,
+code (`token = "..."`, `headers["X-Api-Key"] = "..."`, `setenv("SECRET", "...")`), URL
+query strings, ADO.NET-style connection strings (`Password=...;`), `Authorization:` headers
+and the `data:` / `stringData:` of Kubernetes Secrets. The key is found first (a keyword
+search, cheap), then the value after it is judged: placeholders, references to variables,
+identifiers, numbers and hashes are not secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from tappass.detect.secrets.values import (
+    entropy,
+    is_hex,
+    is_identifier,
+    is_number,
+    is_placeholder,
+    is_uuid,
+    looks_random,
+)
+from tappass.pipeline.step import Finding
+
+_KEYWORD = (r"pass(?:word|wd|phrase|code)?s?(?![a-z])|pwd|secret|token(?!iz)|api[_-]?key|"
+            r"apikey|access[_-]?key|"
+            r"app[_-]?key|auth[_-]?key|private[_-]?key|signing[_-]?key|encryption[_-]?key|"
+            r"master[_-]?key|account[_-]?key|client[_-]?secret|credentials?|"
+            r"(?<![a-z])key(?![a-z])")
+_KEY_CHARS = "A-Za-z0-9_.-"
+_AFTER_KEY = (r"(?P<close>[\"'`]?\]?)[ \t]*(?P<sep>:=|=>|\?=|=(?!=)|:(?![/:])|,|>|[ \t]+)"
+              r"[ \t]*(?:(?:!!binary|!secret)[ \t]+)?")
+_VALUE = (r"(?:\"(?P<dq>[^\"\n]{1,400})\"|'(?P<sq>[^'\n]{1,400})'|`(?P<bq>[^`\n]{1,400})`"
+          r"|(?P<bare>[^\s\"'`,;&<>(){}\[\]]{1,400}))")
+_AUTH = (r"(?i:authorization|x-api-key|x-auth-token|api-key|private-token)[\"']?[ \t]*[:=,]"
+         r"[ \t]*[\"']?(?:(?i:bearer|token|basic)[ \t]+)?(?P<value>[A-Za-z0-9._~+/=-]{16,})")
+_K8S_SECRET = r"(?m)^kind:[ \t]*Secret[ \t]*$"
+_K8S_ENTRY = r"[ \t]+(?P<key>[A-Za-z0-9_.-]+):[ \t]*(?P<value>\S+)[ \t]*$"
+_K8S_BLOCK = r"(?m)^(?P<section>data|stringData):[ \t]*$"
+
+# key names that contain a keyword but do not hold a secret
+_NOT_SECRET_SUFFIX = re.compile(
+    r"(?i)[_.-]?(?:url|uri|endpoint|host|type|name|names|ref|path|file|dir|count|length|len|"
+    r"size|limit|max|min|enabled|required|policy|format|field|expiry|expires|expiration|"
+    r"ttl|timeout|header|prefix|hash|hashed|digest|mode|version|id|ids|kind|label|strategy|"
+    r"provider|method|rotation|manager|store|checksum|algorithm|algo|usage|budget|env|var|"
+    r"location|source|template|hint|policy|reset|length|sha|sha256|fingerprint)$")
+_NOT_SECRET_PREFIX = re.compile(
+    r"(?i)^(?:max|min|num|is|has|use|enable|disable|no|total|input|output|completion|"
+    r"prompt|cached|reasoning|public|primary|foreign|sort|partition|cache|idempotency|"
+    r"next|page|continuation|csrf|xsrf|sync|cursor)(?:[_.-]|$)")
+_NOT_SECRET_KEYS = frozenset({
+    "key", "keys", "token", "tokens", "tokenizer", "author", "authors", "authority",
+    "authentication", "authenticated", "auth", "passed", "passes", "pass", "bypass",
+    "passthrough", "keyword", "keywords", "keyboard", "keyframe", "keyframes", "hotkey",
+    "primary_key", "public_key", "publickey", "monkey", "turkey", "donkey", "keycode",
+    "key_id", "keyid", "access_key_id", "secret_name", "secretname", "secretref",
+    "secretkeyref", "passenger", "compass", "password_confirmation",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    keyword: re.Pattern[str]
+    after_key: re.Pattern[str]
+    value: re.Pattern[str]
+    auth: re.Pattern[str]
+    k8s_secret: re.Pattern[str]
+    k8s_block: re.Pattern[str]
+    k8s_entry: re.Pattern[str]
+
+
+@cache
+def compiled() -> Compiled:
+    return Compiled(re.compile(rf"(?i:{_KEYWORD})"), re.compile(_AFTER_KEY), re.compile(_VALUE),
+                    re.compile(_AUTH), re.compile(_K8S_SECRET), re.compile(_K8S_BLOCK),
+                    re.compile(_K8S_ENTRY))
+
+
+def _key_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Extend a keyword match to the whole key (`AWS_SECRET_ACCESS_KEY`, `db.password`)."""
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] in "_.-"):
+        end += 1
+    return start, end
+
+
+def _key_kind(key: str) -> str | None:
+    """PASSWORD, a specific type, GENERIC_SECRET, or None when the key holds no secret."""
+    lower = key.lower().lstrip("-_.")
+    if lower in _NOT_SECRET_KEYS or _NOT_SECRET_SUFFIX.search(lower) and not lower.endswith(
+            ("secret_key", "_secret", "secretkey")):
+        return None
+    if _NOT_SECRET_PREFIX.match(lower):
+        return None
+    compact = lower.replace("_", "").replace("-", "").replace(".", "")
+    if "aws" in compact and "secret" in compact or compact.endswith("secretaccesskey"):
+        return "AWS_SECRET_KEY"
+    if compact.startswith(("dd", "datadog")) and ("apikey" in compact or "appkey" in compact):
+        return "DATADOG_API_KEY"
+    if "twilio" in compact and "token" in compact:
+        return "TWILIO_AUTH_TOKEN"
+    if "pass" in compact or compact.endswith("pwd") or compact.startswith("pwd"):
+        return "PASSWORD"
+    return "GENERIC_SECRET"
+
+
+def _value_span(match: re.Match[str]) -> tuple[str, int, int]:
+    for group in ("dq", "sq", "bq", "bare"):
+        value = match.group(group)
+        if value is not None:
+            return value, match.start(group), match.end(group)
+    raise AssertionError("the value pattern always sets one group")
+
+
+def _b64_text(value: str) -> bool:
+    """Base64 of ordinary text (words and spaces), not of random bytes."""
+    if len(value) < 12 or len(value) % 4:
+        return False
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    words = decoded.split()
+    return len(words) >= 3 and all(w.isalpha() for w in words[:-1])
+
+
+def secret_value(value: str, kind: str) -> float | None:
+    """The score of `value` assigned to a key of `kind`, or None for a look-alike."""
+    value = value.strip()
+    if len(value) < (6 if kind == "PASSWORD" else 10) or " " in value:
+        return None
+    if is_placeholder(value) or is_number(value) and kind != "PASSWORD" or is_uuid(value):
+        return None
+    if is_identifier(value) and not any(c.isdigit() for c in value):
+        return None
+    if _b64_text(value):
+        return None
+    if kind == "PASSWORD":
+        varied = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                      any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+        return 0.8 if varied >= 2 or len(value) >= 12 else None
+    if kind == "AWS_SECRET_KEY" and len(value) == 40:
+        return 0.95 if entropy(value) > 3.5 else None
+    if is_hex(value) and len(value) in (40, 64, 128) and kind == "GENERIC_SECRET":
+        return 0.6 if looks_random(value) else None  # could be a digest; weak alone
+    return 0.85 if looks_random(value) else None
+
+
+def assignments(text: str, c: Compiled) -> Iterator[Finding]:
+    """Findings for values assigned to secret-like keys."""
+    seen_end = -1
+    for hit in c.keyword.finditer(text):
+        if hit.start() < seen_end:
+            continue
+        start, end = _key_bounds(text, hit.start(), hit.end())
+        seen_end = end
+        kind = _key_kind(text[start:end])
+        if kind is None:
+            continue
+        finding = _assigned(text, start, end, kind, c)
+        if finding is not None:
+            yield finding
+
+
+def _assigned(text: str, key_start: int, key_end: int, kind: str,
+              c: Compiled) -> Finding | None:
+    after = c.after_key.match(text, key_end)
+    if after is None:
+        return None
+    sep = after.group("sep")
+    if sep.strip() in ("", ",", ">") and not _separator_allowed(text, key_start, sep):
+        return None
+    value_match = c.value.match(text, after.end())
+    if value_match is None:
+        return None
+    value, start, end = _value_span(value_match)
+    score = secret_value(value, kind)
+    if score is None:
+        return None
+    kind = _in_connection_string(text, key_start, kind)
+    return Finding(kind, start, end, score, f"{_label(kind)} assigned to a secret-like key")
+
+
+def _separator_allowed(text: str, key_start: int, sep: str) -> bool:
+    before = text[max(0, key_start - 2):key_start]
+    if sep.strip() == "":
+        return before.endswith("-")                      # CLI flag: --password value
+    if sep == ",":
+        return before.endswith(("\"", "'"))              # setenv("KEY", "value")
+    return before.endswith("<")                          # <password>value</password>
+
+
+def _in_connection_string(text: str, key_start: int, kind: str) -> str:
+    if kind != "PASSWORD":
+        return kind
+    line_start = text.rfind("\n", 0, key_start) + 1
+    prefix = text[line_start:key_start].lower()
+    if "://" in prefix or ";" in prefix and ("server=" in prefix or "host=" in prefix
+                                             or "data source=" in prefix):
+        return "CONNECTION_STRING"
+    return kind
+
+
+def _label(kind: str) -> str:
+    return {"PASSWORD": "password", "CONNECTION_STRING": "connection-string password",
+            "AWS_SECRET_KEY": "AWS secret access key", "DATADOG_API_KEY": "Datadog key",
+            "TWILIO_AUTH_TOKEN": "Twilio auth token"}.get(kind, "high-entropy value")
+
+
+def auth_headers(text: str, c: Compiled) -> Iterator[Finding]:
+    lower_has = "uthoriz" in text or "UTHORIZ" in text or "-key" in text.lower() \
+        or "-token" in text.lower()
+    if not lower_has:
+        return
+    for match in c.auth.finditer(text):
+        value = match.group("value")
+        if is_placeholder(value) or not looks_random(value.rstrip("=")):
+            continue
+        yield Finding("BEARER_TOKEN", match.start("value"), match.end("value"), 0.9,
+                      "credential in an Authorization-style header")
+
+
+def kubernetes_secrets(text: str, c: Compiled) -> Iterator[Finding]:
+    """Values under `data:` (base64) and `stringData:` of a `kind: Secret` manifest."""
+    if "Secret" not in text or c.k8s_secret.search(text) is None:
+        return
+    for block in c.k8s_block.finditer(text):
+        encoded = block.group("section") == "data"
+        for start, line in _indented_lines(text, block.end() + 1):
+            entry = c.k8s_entry.match(line)
+            if entry is None:
+                continue
+            value = entry.group("value")
+            quoted = value[:1] in "\"'" and value[-1:] == value[:1] and len(value) > 1
+            offset = start + entry.start("value") + (1 if quoted else 0)
+            value = value[1:-1] if quoted else value
+            if _k8s_secret_value(value, encoded):
+                yield Finding("KUBERNETES_SECRET", offset, offset + len(value), 0.9,
+                              "value in the data of a Kubernetes Secret")
+
+
+def _indented_lines(text: str, pos: int) -> Iterator[tuple[int, str]]:
+    """The lines from `pos` on while they are indented (a YAML block's entries)."""
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        if not line.startswith((" ", "\t")):
+            return
+        yield pos, line
+        pos = end + 1
+
+
+def _k8s_secret_value(value: str, encoded: bool) -> bool:
+    if not encoded:
+        return secret_value(value, "PASSWORD") is not None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return len(value) >= 16  # binary material (keys, certificates)
+    return secret_value(decoded, "PASSWORD") is not None or "PRIVATE KEY" in decoded
