@@ -9,13 +9,13 @@ URL and Kubernetes checks each have a similar cheap gate.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from tappass.detect.secrets import keyvalue, structured
 from tappass.detect.secrets.rules import RULES, Rule
-from tappass.detect.secrets.values import is_placeholder, looks_random
+from tappass.detect.secrets.values import DOC_EXAMPLES, is_placeholder, looks_random
 from tappass.pipeline.step import Finding
 
 
@@ -31,31 +31,42 @@ def _compiled() -> _Compiled:
                      keyvalue.compiled())
 
 
-def _provider_tokens(text: str, rules: Iterable[tuple[Rule, re.Pattern[str]]]) -> list[Finding]:
-    out: list[Finding] = []
+def _provider_tokens(text: str, compiled: _Compiled) -> list[Finding]:
+    """Provider rules whose hint occurs in one of the text's long runs (often none)."""
+    # every provider token lies in one whitespace-free run of 16 characters or more
+    runs = "\n".join(word for word in text.split() if len(word) >= 16)
+    if not runs:
+        return []
+    return list(_matching_rules(text, runs, compiled.rules))
+
+
+def _matching_rules(text: str, runs: str,
+                    rules: Iterable[tuple[Rule, re.Pattern[str]]]) -> Iterator[Finding]:
     for rule, pattern in rules:
-        if not any(hint in text for hint in rule.hints):
+        if not any(hint in runs for hint in rule.hints):
             continue
         for match in pattern.finditer(text):
             body = match.group("body") if "body" in pattern.groupindex else match.group(0)
-            if is_placeholder(match.group(0)) or rule.random and not looks_random(
-                    body.replace("-", "").replace("_", "")):
+            if is_placeholder(body) or match.group(0) in DOC_EXAMPLES:
                 continue
-            out.append(Finding(rule.type, match.start(), match.end(), rule.score,
-                               rule.explanation))
-    return out
+            if rule.random and not looks_random(body.replace("-", "").replace("_", "")):
+                continue
+            span = match.span("body") if rule.body_span else match.span()
+            yield Finding(rule.type, span[0], span[1], rule.score, rule.explanation)
 
 
 def detect_secrets(text: str) -> list[Finding]:
     """Secrets in `text`, in order of position, with no two findings overlapping."""
     compiled = _compiled()
-    found = _provider_tokens(text, compiled.rules)
+    found = _provider_tokens(text, compiled)
     found.extend(structured.private_keys(text))
     found.extend(structured.jwts(text))
     found.extend(structured.url_passwords(text))
-    found.extend(keyvalue.auth_headers(text, compiled.keyvalue))
+    lower = keyvalue.lowered(text)
+    found.extend(keyvalue.auth_headers(text, lower, compiled.keyvalue))
     found.extend(keyvalue.kubernetes_secrets(text, compiled.keyvalue))
-    found.extend(keyvalue.assignments(text, compiled.keyvalue))
+    found.extend(keyvalue.assignments(text, lower, compiled.keyvalue))
+    found.extend(keyvalue.env_pairs(text, compiled.keyvalue))
     return resolve_overlaps(found)
 
 

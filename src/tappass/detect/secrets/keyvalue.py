@@ -15,7 +15,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from tappass.detect.secrets.values import (
     entropy,
@@ -40,6 +40,8 @@ _VALUE = (r"(?:\"(?P<dq>[^\"\n]{1,400})\"|'(?P<sq>[^'\n]{1,400})'|`(?P<bq>[^`\n]
           r"|(?P<bare>[^\s\"'`,;&<>(){}\[\]]{1,400}))")
 _AUTH = (r"(?i:authorization|x-api-key|x-auth-token|api-key|private-token)[\"']?[ \t]*[:=,]"
          r"[ \t]*[\"']?(?:(?i:bearer|token|basic)[ \t]+)?(?P<value>[A-Za-z0-9._~+/=-]{16,})")
+_ENV_PAIR = (r"[\"']?name[\"']?[ \t]*:[ \t]*[\"']?(?P<key>[A-Za-z0-9_.-]{2,80})[\"']?[ \t]*"
+             r"(?:,[ \t]*|\r?\n[ \t]*)[\"']?value[\"']?[ \t]*:[ \t]*")
 _K8S_SECRET = r"(?m)^kind:[ \t]*Secret[ \t]*$"
 _K8S_ENTRY = r"[ \t]+(?P<key>[A-Za-z0-9_.-]+):[ \t]*(?P<value>\S+)[ \t]*$"
 _K8S_BLOCK = r"(?m)^(?P<section>data|stringData):[ \t]*$"
@@ -74,13 +76,14 @@ class Compiled:
     k8s_secret: re.Pattern[str]
     k8s_block: re.Pattern[str]
     k8s_entry: re.Pattern[str]
+    env_pair: re.Pattern[str]
 
 
 @cache
 def compiled() -> Compiled:
     return Compiled(re.compile(rf"(?i:{_KEYWORD})"), re.compile(_AFTER_KEY), re.compile(_VALUE),
                     re.compile(_AUTH), re.compile(_K8S_SECRET), re.compile(_K8S_BLOCK),
-                    re.compile(_K8S_ENTRY))
+                    re.compile(_K8S_ENTRY), re.compile(_ENV_PAIR))
 
 
 def _key_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -92,8 +95,11 @@ def _key_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+@lru_cache(maxsize=4096)
 def _key_kind(key: str) -> str | None:
     """PASSWORD, a specific type, GENERIC_SECRET, or None when the key holds no secret."""
+    if compiled().keyword.search(key) is None:
+        return None
     lower = key.lower().lstrip("-_.")
     if lower in _NOT_SECRET_KEYS or _NOT_SECRET_SUFFIX.search(lower) and not lower.endswith(
             ("secret_key", "_secret", "secretkey")):
@@ -135,7 +141,7 @@ def _b64_text(value: str) -> bool:
 def secret_value(value: str, kind: str) -> float | None:
     """The score of `value` assigned to a key of `kind`, or None for a look-alike."""
     value = value.strip()
-    if len(value) < (6 if kind == "PASSWORD" else 10) or " " in value:
+    if len(value) < (6 if kind == "PASSWORD" else 10) or " " in value or "://" in value:
         return None
     if is_placeholder(value) or is_number(value) and kind != "PASSWORD" or is_uuid(value):
         return None
@@ -154,14 +160,37 @@ def secret_value(value: str, kind: str) -> float | None:
     return 0.85 if looks_random(value) else None
 
 
-def assignments(text: str, c: Compiled) -> Iterator[Finding]:
-    """Findings for values assigned to secret-like keys."""
+KEY_ROOTS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
+
+
+def lowered(text: str) -> str:
+    """`text` in lower case with the same offsets (unchanged if lowering would move them)."""
+    lower = text.lower()
+    return lower if len(lower) == len(text) else text
+
+
+def _keyword_hits(lower: str) -> list[int]:
+    """Where a key root occurs (in the lowered text): substring searches, no regex."""
+    hits: list[int] = []
+    for root in KEY_ROOTS:
+        at = lower.find(root)
+        while at >= 0:
+            hits.append(at)
+            at = lower.find(root, at + len(root))
+    hits.sort()
+    return hits
+
+
+def assignments(text: str, lower: str, c: Compiled) -> Iterator[Finding]:
+    """Findings for values assigned to secret-like keys (`lower`: `lowered(text)`)."""
     seen_end = -1
-    for hit in c.keyword.finditer(text):
-        if hit.start() < seen_end:
+    for at in _keyword_hits(lower):
+        if at < seen_end:
             continue
-        start, end = _key_bounds(text, hit.start(), hit.end())
+        start, end = _key_bounds(text, at, at + 1)
         seen_end = end
+        if text[max(0, start - 2):start].endswith(("$", "${", "%(")):
+            continue  # ${DB_PASSWORD:-...}, %(password)s: a reference, not an assignment
         kind = _key_kind(text[start:end])
         if kind is None:
             continue
@@ -182,6 +211,8 @@ def _assigned(text: str, key_start: int, key_end: int, kind: str,
     if value_match is None:
         return None
     value, start, end = _value_span(value_match)
+    if value_match.group("bare") is not None and value.startswith(("*", "&", "!")):
+        return None  # a YAML alias, anchor or tag
     score = secret_value(value, kind)
     if score is None:
         return None
@@ -189,10 +220,28 @@ def _assigned(text: str, key_start: int, key_end: int, kind: str,
     return Finding(kind, start, end, score, f"{_label(kind)} assigned to a secret-like key")
 
 
+def env_pairs(text: str, c: Compiled) -> Iterator[Finding]:
+    """`- name: DB_PASSWORD / value: ...` (Kubernetes, ECS, compose) and the JSON form."""
+    if "value" not in text or "name" not in text:
+        return
+    for pair in c.env_pair.finditer(text):
+        kind = _key_kind(pair.group("key"))
+        if kind is None:
+            continue
+        value_match = c.value.match(text, pair.end())
+        if value_match is None:
+            continue
+        value, start, end = _value_span(value_match)
+        score = secret_value(value, kind)
+        if score is not None:
+            yield Finding(kind, start, end, score,
+                          f"{_label(kind)} in a name/value environment entry")
+
+
 def _separator_allowed(text: str, key_start: int, sep: str) -> bool:
     before = text[max(0, key_start - 2):key_start]
     if sep.strip() == "":
-        return before.endswith("-")                      # CLI flag: --password value
+        return text.startswith("-", key_start)           # CLI flag: --password value
     if sep == ",":
         return before.endswith(("\"", "'"))              # setenv("KEY", "value")
     return before.endswith("<")                          # <password>value</password>
@@ -215,10 +264,8 @@ def _label(kind: str) -> str:
             "TWILIO_AUTH_TOKEN": "Twilio auth token"}.get(kind, "high-entropy value")
 
 
-def auth_headers(text: str, c: Compiled) -> Iterator[Finding]:
-    lower_has = "uthoriz" in text or "UTHORIZ" in text or "-key" in text.lower() \
-        or "-token" in text.lower()
-    if not lower_has:
+def auth_headers(text: str, lower: str, c: Compiled) -> Iterator[Finding]:
+    if "authoriz" not in lower and "-key" not in lower and "-token" not in lower:
         return
     for match in c.auth.finditer(text):
         value = match.group("value")

@@ -19,6 +19,7 @@ class Rule:
     explanation: str
     score: float = 0.97
     random: bool = True        # the body must look random (False: the format is proof enough)
+    body_span: bool = False    # report only the `body` group (the key name before it stays)
 
 
 B = r"(?<![A-Za-z0-9_-])"      # token start: not inside a longer word
@@ -27,25 +28,22 @@ E = r"(?![A-Za-z0-9_-])"       # token end
 RULES: tuple[Rule, ...] = (
     # cloud providers
     Rule("AWS_ACCESS_KEY", rf"{B}(?P<body>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{{16}}){E}",
-         ("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), "AWS access key id"),
+         ("AKIA", "ASIA", "ABIA", "ACCA", "A3T"), "AWS access key id", random=False),
     Rule("GCP_API_KEY", rf"{B}AIza(?P<body>[0-9A-Za-z_-]{{35}}){E}", ("AIza",),
          "Google Cloud API key (AIza prefix)"),
     Rule("GOOGLE_OAUTH_SECRET", rf"{B}GOCSPX-(?P<body>[0-9A-Za-z_-]{{28}}){E}", ("GOCSPX-",),
          "Google OAuth client secret (GOCSPX- prefix)"),
     Rule("GOOGLE_OAUTH_TOKEN", rf"{B}ya29\.(?P<body>[0-9A-Za-z_-]{{30,}}){E}", ("ya29.",),
          "Google OAuth access token (ya29. prefix)"),
-    Rule("GCP_SERVICE_ACCOUNT_KEY",
-         r'"private_key_id"\s*:\s*"(?P<body>[0-9a-f]{40})"', ("private_key_id",),
-         "Google Cloud service-account key id"),
     Rule("AZURE_STORAGE_KEY",
          r"AccountKey=(?P<body>[A-Za-z0-9+/]{86}==)", ("AccountKey=",),
-         "Azure storage account key in a connection string"),
+         "Azure storage account key in a connection string", body_span=True),
     Rule("AZURE_CONNECTION_STRING",
          r"SharedAccessKey=(?P<body>[A-Za-z0-9+/]{42,44}=?)", ("SharedAccessKey=",),
-         "Azure Service Bus / Event Hubs shared access key"),
+         "Azure Service Bus / Event Hubs shared access key", body_span=True),
     Rule("AZURE_SAS_TOKEN",
          r"[?&]sig=(?P<body>[A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})", ("sig=",),
-         "Azure shared access signature (sig= parameter)"),
+         "Azure shared access signature (sig= parameter)", body_span=True),
     Rule("AZURE_CLIENT_SECRET",
          rf"{B}(?P<body>[A-Za-z0-9_~.]{{3}}\dQ~[A-Za-z0-9_~.-]{{31,34}}){E}", ("Q~",),
          "Azure AD client secret"),

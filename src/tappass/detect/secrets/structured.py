@@ -42,11 +42,24 @@ def private_keys(text: str) -> Iterator[Finding]:
         return
     for match in patterns()[0].finditer(text):
         body = match.group("body").replace("\\n", "")
-        if len(_B64_BODY.findall(body)) < 64 or is_placeholder(body.strip()):
+        if len(_B64_BODY.findall(body)) < 64 or _elided(body):
+            continue
+        if _service_account(text):
+            yield Finding("GCP_SERVICE_ACCOUNT_KEY", match.start(), match.end(), 0.99,
+                          "private key of a Google Cloud service account")
             continue
         kind = _KEY_TYPES.get(match.group("kind"), "")
         yield Finding("PRIVATE_KEY", match.start(), match.end(), 0.99,
                       f"{kind + ' ' if kind else ''}private key block (PEM)")
+
+
+def _elided(body: str) -> bool:
+    """A key shown in documentation with its body cut (`...`, `<key>`, `xxxx`)."""
+    return "..." in body or "…" in body or "<" in body or "xxxx" in body.lower()
+
+
+def _service_account(text: str) -> bool:
+    return "service_account" in text or "iam.gserviceaccount.com" in text
 
 
 def _b64_json(part: str) -> object:

@@ -19,27 +19,31 @@ DOC_EXAMPLES = frozenset({
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",   # jwt.io's example signature
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",              # Stripe's documentation test key
 })
 
 _PLACEHOLDER_WORDS = (
     "example", "placeholder", "changeme", "change_me", "change-me", "redacted", "dummy",
     "your_", "your-", "yourkey", "yourtoken", "yoursecret", "yourpassword", "insert",
-    "replace", "xxxx", "****", "....", "…", "<", ">", "${", "{{", "}}", "$(", "%(", "%s",
+    "replace", "xxxx", "****", "...", "…", "<", ">", "${", "{{", "}}", "$(", "%(", "%s",
     "fake", "sample", "mysecret", "secret123", "password123", "notreal", "not_real",
-    "todo", "tbd", "fixme", "enter_", "put_your", "abcdefgh", "12345678", "qwerty",
+    "enter_", "put_your", "abcdefgh", "12345678", "qwerty",
 )
 _WORD_VALUES = frozenset({
     "password", "passwd", "secret", "token", "apikey", "api_key", "none", "null", "nil",
     "true", "false", "undefined", "empty", "required", "optional", "string", "str",
     "bearer", "basic", "default", "hidden", "masked", "unset", "n/a", "na", "test",
-    "admin", "root", "user", "guest", "letmein", "secretkey", "mypassword",
+    "admin", "root", "user", "guest", "letmein", "secretkey", "mypassword", "todo", "tbd",
+    "fixme",
 })
 _REFERENCE_PREFIXES = (
     "$", "%", "@", "os.", "process.env", "env.", "env(", "getenv", "config.", "settings.",
-    "self.", "this.", "secrets.", "vault:", "ref+", "arn:", "{", "!", "&", "*",
+    "self.", "this.", "secrets.", "vault:", "ref+", "arn:", "{", "enc[",
 )
-_RUN = re.compile(r"(.)\1{4,}")
-_IDENTIFIER = re.compile(r"[A-Za-z]+(?:[_.-][A-Za-z]+)*|[a-z]+(?:[A-Z][a-z]+)+")
+_RUN = re.compile(r"([^0-9])\1{4,}|([0-9])\2{7,}")   # xxxxx, *****, 00000000
+# one word of an identifier: lower, UPPER, Capitalised or camelCase with real humps
+_WORD = r"(?:[a-z]+(?:[A-Z][a-z]{2,})*|[A-Z][a-z]+(?:[A-Z][a-z]{2,})*|[A-Z0-9]+)"
+_IDENTIFIER = re.compile(rf"{_WORD}(?:[_.-]{_WORD})*")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -61,7 +65,8 @@ def is_placeholder(value: str) -> bool:
     lower = value.lower()
     if lower in _WORD_VALUES or lower.startswith(_REFERENCE_PREFIXES):
         return True
-    if any(word in lower for word in _PLACEHOLDER_WORDS):
+    # a long random value contains short words by chance; only short values are judged by them
+    if len(value) <= 100 and any(word in lower for word in _PLACEHOLDER_WORDS):
         return True
     return _RUN.search(value) is not None
 
