@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from workload import chat_body  # noqa: E402
+
 from tappass.detect.secrets import detect_secrets  # noqa: E402
 from tappass.pipeline.context import Context  # noqa: E402
 from tappass.pipeline.options import (  # noqa: E402
@@ -43,7 +45,6 @@ from tappass.pipeline.steps.detect_infrastructure_data import (  # noqa: E402
     DetectInfrastructureData,
 )
 from tappass.pipeline.steps.detect_secrets import DetectSecrets  # noqa: E402
-from workload import chat_body  # noqa: E402
 
 DEV_SET = ROOT.parent / "shared" / "eval" / "pii" / "dev.jsonl"
 

@@ -285,6 +285,11 @@ def _header_and_k8s(g: Gen) -> Iterator[Case]:
                 "//registry.npmjs.org/:_authToken=", g.s(URLSAFE, 40), "\n", "GENERIC_SECRET")
     yield _case("xml", "xml", "<datasource>\n  <user>app</user>\n  <password>", pw,
                 "</password>\n</datasource>", "PASSWORD")
+    yield _case("netrc", "netrc", "machine api.heroku.com\n  login me@corp.test\n  password ",
+                g.s(ALNUM, 32), "\n", "PASSWORD")
+    auth = base64.b64encode(f"ci:{pw}".encode()).decode()
+    yield _case("docker_config", "json", '{"auths": {"registry.corp.test": {"auth": "', auth,
+                '"}}}', "BASIC_AUTH")
     yield _case("query_param", "url", "https://api.weather.test/v1/forecast?city=Paris&api_key=",
                 g.s(HEX, 32), "&units=metric", "GENERIC_SECRET")
 
@@ -400,6 +405,8 @@ def _innocent_keys(g: Gen) -> Iterator[Case]:
         "customer: cus_NffrFeUfNV2Hib\ninvoice: in_1MtHbELkdIwHu7ixl4OzzPMv\n",
         "arn:aws:iam::123456789012:role/deploy\nregion: eu-west-1\n",
         "keyboard layout: us\nhotkey: ctrl+shift+k\n",
+        "auth: true\nauths: {}\n",
+        "Password reset required for 3 accounts.\nToken expired yesterday.\n",
         "secretKeyRef:\n  name: api-keys\n  key: openai\n",
         "cache_key = f\"user:{user_id}:profile\"\n",
         "Use a personal access token with repo scope; see Settings > Developer settings.",

@@ -59,7 +59,7 @@ _NOT_SECRET_PREFIX = re.compile(
     r"next|page|continuation|csrf|xsrf|sync|cursor)(?:[_.-]|$)")
 _NOT_SECRET_KEYS = frozenset({
     "key", "keys", "token", "tokens", "tokenizer", "author", "authors", "authority",
-    "authentication", "authenticated", "auth", "passed", "passes", "pass", "bypass",
+    "authentication", "authenticated", "passed", "passes", "pass", "bypass",
     "passthrough", "keyword", "keywords", "keyboard", "keyframe", "keyframes", "hotkey",
     "primary_key", "public_key", "publickey", "monkey", "turkey", "donkey", "keycode",
     "key_id", "keyid", "access_key_id", "secret_name", "secretname", "secretref",
@@ -98,9 +98,11 @@ def _key_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 @lru_cache(maxsize=4096)
 def _key_kind(key: str) -> str | None:
     """PASSWORD, a specific type, GENERIC_SECRET, or None when the key holds no secret."""
+    lower = key.lower().lstrip("-_.")
+    if lower == "auth":
+        return "BASIC_AUTH"         # docker config.json: base64 of user:password
     if compiled().keyword.search(key) is None:
         return None
-    lower = key.lower().lstrip("-_.")
     if lower in _NOT_SECRET_KEYS or _NOT_SECRET_SUFFIX.search(lower) and not lower.endswith(
             ("secret_key", "_secret", "secretkey")):
         return None
@@ -138,6 +140,17 @@ def _b64_text(value: str) -> bool:
     return len(words) >= 3 and all(w.isalpha() for w in words[:-1])
 
 
+def _basic_credentials(value: str) -> bool:
+    """Base64 of `user:password` with a password that is not a placeholder."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    user, sep, password = decoded.partition(":")
+    return bool(sep and user and password.isprintable()) and not is_placeholder(password) \
+        and len(password) >= 4
+
+
 def secret_value(value: str, kind: str) -> float | None:
     """The score of `value` assigned to a key of `kind`, or None for a look-alike."""
     value = value.strip()
@@ -145,6 +158,8 @@ def secret_value(value: str, kind: str) -> float | None:
         return None
     if is_placeholder(value) or is_number(value) and kind != "PASSWORD" or is_uuid(value):
         return None
+    if kind == "BASIC_AUTH":
+        return 0.9 if _basic_credentials(value) else None
     if is_identifier(value) and not any(c.isdigit() for c in value):
         return None
     if _b64_text(value):
@@ -240,8 +255,9 @@ def env_pairs(text: str, c: Compiled) -> Iterator[Finding]:
 
 def _separator_allowed(text: str, key_start: int, sep: str) -> bool:
     before = text[max(0, key_start - 2):key_start]
-    if sep.strip() == "":
-        return text.startswith("-", key_start)           # CLI flag: --password value
+    if sep.strip() == "":                                # --password value, .netrc lines
+        line_start = text.rfind("\n", 0, key_start) + 1
+        return text.startswith("-", key_start) or text[line_start:key_start].strip() == ""
     if sep == ",":
         return before.endswith(("\"", "'"))              # setenv("KEY", "value")
     return before.endswith("<")                          # <password>value</password>
@@ -261,7 +277,8 @@ def _in_connection_string(text: str, key_start: int, kind: str) -> str:
 def _label(kind: str) -> str:
     return {"PASSWORD": "password", "CONNECTION_STRING": "connection-string password",
             "AWS_SECRET_KEY": "AWS secret access key", "DATADOG_API_KEY": "Datadog key",
-            "TWILIO_AUTH_TOKEN": "Twilio auth token"}.get(kind, "high-entropy value")
+            "TWILIO_AUTH_TOKEN": "Twilio auth token",
+            "BASIC_AUTH": "base64 user:password"}.get(kind, "high-entropy value")
 
 
 def auth_headers(text: str, lower: str, c: Compiled) -> Iterator[Finding]:
