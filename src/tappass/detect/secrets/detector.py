@@ -8,6 +8,7 @@ URL and Kubernetes checks each have a similar cheap gate.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -73,12 +74,15 @@ def detect_secrets(text: str) -> list[Finding]:
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep the best of overlapping findings: highest score, then the longest span."""
     ranked = sorted(findings, key=lambda f: (-f.score, -((f.end or 0) - (f.start or 0))))
+    starts: list[int] = []        # kept spans, sorted and disjoint
+    ends: list[int] = []
     kept: list[Finding] = []
     for finding in ranked:
-        if all(_disjoint(finding, other) for other in kept):
-            kept.append(finding)
+        start, end = finding.start or 0, finding.end or 0
+        at = bisect.bisect_right(starts, start)
+        if at > 0 and ends[at - 1] > start or at < len(starts) and starts[at] < end:
+            continue
+        starts.insert(at, start)
+        ends.insert(at, end)
+        kept.append(finding)
     return sorted(kept, key=lambda f: f.start or 0)
-
-
-def _disjoint(a: Finding, b: Finding) -> bool:
-    return (a.end or 0) <= (b.start or 0) or (b.end or 0) <= (a.start or 0)

@@ -36,8 +36,8 @@ _KEYWORD = (r"pass(?:word|wd|phrase|code)?s?(?![a-z])|pwd|secret|token(?!iz)|api
 _KEY_CHARS = "A-Za-z0-9_.-"
 _AFTER_KEY = (r"(?P<close>[\"'`]?\]?)[ \t]*(?P<sep>:=|=>|\?=|=(?!=)|:(?![/:])|,|>|[ \t]+)"
               r"[ \t]*(?:(?:!!binary|!secret)[ \t]+)?")
-_VALUE = (r"(?:\"(?P<dq>[^\"\n]{1,400})\"|'(?P<sq>[^'\n]{1,400})'|`(?P<bq>[^`\n]{1,400})`"
-          r"|(?P<bare>[^\s\"'`,;&<>(){}\[\]]{1,400}))")
+_VALUE = (r"(?:\"(?P<dq>[^\"\n]{1,256})\"|'(?P<sq>[^'\n]{1,256})'|`(?P<bq>[^`\n]{1,256})`"
+          r"|(?P<bare>[^\s\"'`,;&<>(){}\[\]]{1,256}))")
 _AUTH = (r"(?i:authorization|x-api-key|x-auth-token|api-key|private-token)[\"']?[ \t]*[:=,]"
          r"[ \t]*[\"']?(?:(?i:bearer|token|basic)[ \t]+)?(?P<value>[A-Za-z0-9._~+/=-]{16,})")
 _ENV_PAIR = (r"[\"']?name[\"']?[ \t]*:[ \t]*[\"']?(?P<key>[A-Za-z0-9_.-]{2,80})[\"']?[ \t]*"
@@ -86,11 +86,22 @@ def compiled() -> Compiled:
                     re.compile(_K8S_ENTRY), re.compile(_ENV_PAIR))
 
 
+_DIGIT = re.compile(r"\d")
+_LOOK_BACK = 300   # characters searched back for the start of a line
+
+
+def _line_start(text: str, pos: int) -> int:
+    """Start of the line holding `pos`, looking back at most `_LOOK_BACK` characters."""
+    floor = max(0, pos - _LOOK_BACK)
+    return max(text.rfind("\n", floor, pos) + 1, floor)
+
+
 def _key_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """Extend a keyword match to the whole key (`AWS_SECRET_ACCESS_KEY`, `db.password`)."""
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+    floor, ceiling = max(0, start - 100), min(len(text), end + 100)  # keys are short
+    while start > floor and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
         start -= 1
-    while end < len(text) and (text[end].isalnum() or text[end] in "_.-"):
+    while end < ceiling and (text[end].isalnum() or text[end] in "_.-"):
         end += 1
     return start, end
 
@@ -165,8 +176,8 @@ def secret_value(value: str, kind: str) -> float | None:
     if _b64_text(value):
         return None
     if kind == "PASSWORD":
-        varied = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
-                      any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+        varied = sum((value.upper() != value, value.lower() != value,
+                      _DIGIT.search(value) is not None, not value.isalnum()))
         return 0.8 if varied >= 2 or len(value) >= 12 else None
     if kind == "AWS_SECRET_KEY" and len(value) == 40:
         return 0.95 if entropy(value) > 3.5 else None
@@ -256,8 +267,8 @@ def env_pairs(text: str, c: Compiled) -> Iterator[Finding]:
 def _separator_allowed(text: str, key_start: int, sep: str) -> bool:
     before = text[max(0, key_start - 2):key_start]
     if sep.strip() == "":                                # --password value, .netrc lines
-        line_start = text.rfind("\n", 0, key_start) + 1
-        return text.startswith("-", key_start) or text[line_start:key_start].strip() == ""
+        return text.startswith("-", key_start) or \
+            text[_line_start(text, key_start):key_start].strip() == ""
     if sep == ",":
         return before.endswith(("\"", "'"))              # setenv("KEY", "value")
     return before.endswith("<")                          # <password>value</password>
@@ -266,8 +277,7 @@ def _separator_allowed(text: str, key_start: int, sep: str) -> bool:
 def _in_connection_string(text: str, key_start: int, kind: str) -> str:
     if kind != "PASSWORD":
         return kind
-    line_start = text.rfind("\n", 0, key_start) + 1
-    prefix = text[line_start:key_start].lower()
+    prefix = text[_line_start(text, key_start):key_start].lower()
     if "://" in prefix or ";" in prefix and ("server=" in prefix or "host=" in prefix
                                              or "data source=" in prefix):
         return "CONNECTION_STRING"

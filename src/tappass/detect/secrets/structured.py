@@ -19,12 +19,15 @@ from tappass.detect.secrets.values import DOC_EXAMPLES, is_placeholder
 from tappass.pipeline.step import Finding
 
 _PEM = (r"-----BEGIN (?P<kind>(?:[A-Z0-9]+ ){0,3})PRIVATE KEY(?: BLOCK)?-----"
-        r"(?P<body>(?:[^-]|-(?!----END)){0,12000}?)"
+        r"(?P<body>(?:[^-]|-(?!----(?:END|BEGIN))){0,12000}?)"
         r"(?:-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|$)")
 _JWT = (r"(?<![A-Za-z0-9_-])(?P<header>eyJ[A-Za-z0-9_-]{10,})\.(?P<payload>[A-Za-z0-9_-]{4,})"
         r"\.(?P<sig>[A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])")
-_URL = (r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,24})://(?P<user>[^:/?#\s@\"'`<>]{0,128}):"
-        r"(?P<password>[^@/?#\s\"'`<>]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-]{1,253})")
+# what follows `scheme://`; the scheme is read backwards from each `://` (a regex led by the
+# scheme would be tried at every position of the text)
+_URL_AUTHORITY = (r"(?P<user>[^:/?#\s@\"'`<>]{0,128}):(?P<password>[^@/?#\s\"'`<>]{1,256})@"
+                  r"(?P<host>[A-Za-z0-9.\[\]:_-]{1,253})")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _B64_BODY = re.compile(r"[A-Za-z0-9+/=]")
 
 _WEB = frozenset({"http", "https", "ws", "wss", "ftp", "ftps", "sftp"})
@@ -34,7 +37,7 @@ _KEY_TYPES = {"RSA ": "RSA", "EC ": "EC", "DSA ": "DSA", "OPENSSH ": "OpenSSH",
 
 @cache
 def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    return re.compile(_PEM), re.compile(_JWT), re.compile(_URL)
+    return re.compile(_PEM), re.compile(_JWT), re.compile(_URL_AUTHORITY)
 
 
 def private_keys(text: str) -> Iterator[Finding]:
@@ -84,16 +87,27 @@ def jwts(text: str) -> Iterator[Finding]:
                       f"JSON Web Token (header decodes, alg {str(header['alg'])[:10]})")
 
 
+def _scheme_before(text: str, at: int) -> str:
+    start = at
+    while start > 0 and at - start < 25 and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    scheme = text[start:at]
+    return scheme if scheme[:1].isalpha() else ""
+
+
 def url_passwords(text: str) -> Iterator[Finding]:
-    if "://" not in text:
-        return
-    for match in patterns()[2].finditer(text):
+    at = text.find("://")
+    while at >= 0:
+        scheme = _scheme_before(text, at).lower()
+        match = patterns()[2].match(text, at + 3) if scheme else None
+        at = text.find("://", at + 3)
+        if match is None:
+            continue
         password = match.group("password")
         if is_placeholder(password) or password.lower() in ("pass", "pwd", "passwd", "pw"):
             continue
         if password.isdigit() and not match.group("user"):
             continue  # host:port@ is not a credential
-        scheme = match.group("scheme").lower()
         kind, what = (("URL_WITH_PASSWORD", "URL with an embedded password") if scheme in _WEB
                       else ("CONNECTION_STRING", f"{scheme} connection string with a password"))
         yield Finding(kind, match.start("password"), match.end("password"), 0.95, what)
