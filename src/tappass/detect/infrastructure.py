@@ -18,7 +18,7 @@ from tappass.pipeline.step import Finding
 
 # three dot-octets; the first octet is read backwards from the match (a literal-led regex
 # is found by a fast search, one led by \d or a lookbehind is tried at every position)
-_IPV4_TAIL = r"\.(?P<o2>\d{1,3})\.(?P<o3>\d{1,3})\.(?P<o4>\d{1,3})(?P<cidr>/\d{1,2})?(?![\d.]*\d)"
+_IPV4_TAIL = r"\.(?P<o2>\d{1,3})\.(?P<o3>\d{1,3})\.(?P<o4>\d{1,3})(?P<cidr>/\d{1,2})?(?!\.?\d)"
 _IPV6_ULA = r"(?<![0-9a-f:])f[cd][0-9a-f]{2}:(?:[0-9a-f]{0,4}:){1,6}[0-9a-f]{0,4}(?:/\d{1,3})?"
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 _INTERNAL_SUFFIXES = (r"internal|local|corp|lan|intranet|private|localdomain|home\.arpa|"
