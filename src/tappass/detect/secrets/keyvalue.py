@@ -33,7 +33,6 @@ _KEYWORD = (r"pass(?:word|wd|phrase|code)?s?(?![a-z])|pwd|secret|token(?!iz)|api
             r"app[_-]?key|auth[_-]?key|private[_-]?key|signing[_-]?key|encryption[_-]?key|"
             r"master[_-]?key|account[_-]?key|client[_-]?secret|credentials?|"
             r"(?<![a-z])key(?![a-z])")
-_KEY_CHARS = "A-Za-z0-9_.-"
 _AFTER_KEY = (r"(?P<close>[\"'`]?\]?)[ \t]*(?P<sep>:=|=>|\?=|=(?!=)|:(?![/:])|,|>|[ \t]+)"
               r"[ \t]*(?:(?:!!binary|!secret)[ \t]+)?")
 _VALUE = (r"(?:\"(?P<dq>[^\"\n]{1,256})\"|'(?P<sq>[^'\n]{1,256})'|`(?P<bq>[^`\n]{1,256})`"
