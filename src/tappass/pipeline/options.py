@@ -130,17 +130,26 @@ class PiiTokenizationOptions(StepOptions):
     entities: list[str] | None = None
 
 
+DataAction = Literal["redact", "block", "flag"]
+
+
 class SecretsOptions(Detector):
+    action: DataAction = Field(default="redact", description=(
+        "redact: replace each secret with [REDACTED:<TYPE>] and go on; block: refuse the "
+        "request (403) or the answer; flag: record the findings only"))
     custom_patterns: list[CustomPattern] = []
 
 
 class BusinessDataOptions(Detector):
+    action: DataAction = "flag"
     keywords: list[str] = []
     custom_patterns: list[CustomPattern] = []
 
 
 class InfrastructureOptions(Detector):
+    action: DataAction = "flag"
     internal_domains: list[str] = []
+    custom_patterns: list[CustomPattern] = []
 
 
 class InjectionOptions(Detector):

@@ -1,0 +1,112 @@
+"""Rewriting the texts of a request or an answer: replace spans, keep the structure.
+
+The texts are visited in the order `Context.texts()` (request) and `answer_texts()`
+(answer) return them, so the i-th list of findings of a `Scan` over those texts applies to
+the i-th text. Messages and choices are copied, never changed in place: the client's
+parsed body and the provider's parsed answer stay as they were received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tappass.pipeline.step import Finding
+
+Label = Callable[[Finding], str]
+
+
+def replace_spans(text: str, findings: Sequence[Finding], label: Label) -> str:
+    """`text` with each finding's span replaced by `label(finding)`; overlaps merged."""
+    spans = sorted((f.start, f.end, f) for f in findings
+                   if f.start is not None and f.end is not None)
+    out: list[str] = []
+    cursor = 0
+    for start, end, finding in spans:
+        if end <= cursor:
+            continue
+        if start < cursor:       # overlapping the previous replacement: extend it
+            start = cursor
+        else:
+            out.append(text[cursor:start])
+            out.append(label(finding))
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def rewrite_messages(messages: list[dict[str, Any]],
+                     rewrite: Callable[[int, str], str]) -> list[dict[str, Any]]:
+    """Copies of `messages` with text number i replaced by `rewrite(i, text)`."""
+    index = 0
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            message = {**message, "content": rewrite(index, content)}
+            index += 1
+        elif isinstance(content, list):
+            parts = []
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    part = {**part, "text": rewrite(index, part["text"])}
+                    index += 1
+                parts.append(part)
+            message = {**message, "content": parts}
+        out.append(message)
+    return out
+
+
+def answer_texts(response: dict[str, Any]) -> list[str]:
+    """The texts of a chat completion: each choice's content and tool-call arguments."""
+    out: list[str] = []
+    for message in _messages(response):
+        if isinstance(message.get("content"), str):
+            out.append(message["content"])
+        for call in _tool_calls(message):
+            out.append(call["function"]["arguments"])
+    return out
+
+
+def rewrite_answer(response: dict[str, Any],
+                   rewrite: Callable[[int, str], str]) -> dict[str, Any]:
+    """A copy of `response` with answer text number i replaced by `rewrite(i, text)`."""
+    index = 0
+    choices = []
+    for choice in response.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            choices.append(choice)
+            continue
+        message = dict(message)
+        if isinstance(message.get("content"), str):
+            message["content"] = rewrite(index, message["content"])
+            index += 1
+        calls = []
+        for call in message.get("tool_calls") or []:
+            if call in _tool_calls(message):
+                function = dict(call["function"])
+                function["arguments"] = rewrite(index, function["arguments"])
+                index += 1
+                call = {**call, "function": function}
+            calls.append(call)
+        if "tool_calls" in message and message["tool_calls"] is not None:
+            message["tool_calls"] = calls
+        choices.append({**choice, "message": message})
+    return {**response, "choices": choices}
+
+
+def _messages(response: dict[str, Any]) -> list[dict[str, Any]]:
+    choices = response.get("choices")
+    if not isinstance(choices, list):
+        return []
+    return [c["message"] for c in choices
+            if isinstance(c, dict) and isinstance(c.get("message"), dict)]
+
+
+def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return []
+    return [c for c in calls if isinstance(c, dict) and isinstance(c.get("function"), dict)
+            and isinstance(c["function"].get("arguments"), str)]
