@@ -126,7 +126,8 @@ async def test_a_secret_in_the_answer_blocks_when_configured(proxied: Gateway) -
 
 async def test_business_and_infrastructure_data_are_flagged_not_changed(
         proxied: Gateway, upstream: FakeUpstream) -> None:
-    key = await proxied.add_agent(preset="standard")
+    # pii off: the private IP is personal data to detect_pii too, which would block it
+    key = await proxied.add_agent(preset="standard", flags={"pii": "off"})
     prompt = "Q3 revenue was $4.2M; the board minutes are on 10.0.3.17 (files.corp)."
     response = await proxied.chat(key, prompt, model="gpt-4o")
     assert response.status_code == 200
@@ -142,7 +143,7 @@ async def test_business_and_infrastructure_data_are_flagged_not_changed(
 
 async def test_infrastructure_redaction_uses_internal_domains_and_allowlist(
         proxied: Gateway, upstream: FakeUpstream) -> None:
-    key = await proxied.add_agent("ops-bot", preset="standard")
+    key = await proxied.add_agent("ops-bot", preset="standard", flags={"pii": "off"})
     await configure(proxied, "ops-bot", before={"detect_infrastructure_data": {"options": {
         "action": "redact", "internal_domains": ["acme.io"], "allowlist": ["10.0.0.1"]}}})
     response = await proxied.chat(key, "ping jenkins.build.acme.io, 10.0.0.1 and 10.0.0.2",
