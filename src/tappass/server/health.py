@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -103,6 +104,7 @@ async def detailed(request: Request) -> Response:
     return JSON({
         "status": "healthy" if storage["status"] == "ok" else "unhealthy",
         "version": __version__,
+        "pid": os.getpid(),  # the worker process that answered (`--workers N`)
         "uptime_s": round(time.time() - services.started_at, 1),
         "storage": {"kind": services.store.kind, **storage, "migrations": migrations},
         "kv": _kv_check(services),
