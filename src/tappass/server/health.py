@@ -110,7 +110,7 @@ async def detailed(request: Request) -> Response:
         "kv": _kv_check(services),
         "audit": {"written": audit.written, "failed": audit.failed, "batches": audit.batches,
                   "queued": audit.queued, "running": audit.running},
-        "providers": services.providers.configured(),
+        "providers": await services.providers.available(),
         "pipelines": pipelines,
         "warnings": _warnings(services, pipelines),
     })
