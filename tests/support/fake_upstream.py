@@ -1,7 +1,8 @@
 """A local OpenAI-compatible upstream for tests: speaks OpenAI's wire format, records calls.
 
 The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
-(429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call);
+(429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call),
+`cut-stream` (streams two chunks, then drops the connection mid-body);
 anything else answers "upstream says: <last user text>" with fixed usage.
 """
 
@@ -111,7 +112,9 @@ class FakeUpstream:
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
-        for payload in chunks(data):
+        for number, payload in enumerate(chunks(data)):
+            if number == 2 and data.get("model") == "cut-stream":
+                raise ConnectionAbortedError("fake upstream cuts the stream (on purpose)")
             await send({"type": "http.response.body", "body": b"data: " + payload + b"\n\n",
                         "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})

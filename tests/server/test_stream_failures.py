@@ -1,0 +1,122 @@
+"""A stream that fails or is blocked inside the gateway, seen by the official `openai` SDK.
+
+The contract (issue 20): such a stream ends with an SSE `data: {"error": {...}}` event,
+which the SDK raises as `openai.APIError` carrying the message, and never with `[DONE]`.
+The gateway runs in-process; its upstream is the local fake over real HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx2
+import openai
+import orjson
+import pytest
+
+from tests.conftest import ADMIN_HEADERS, Gateway
+from tests.support.steps import WITHHELD, BlockAnswer, Broken, implemented
+
+MESSAGES: Any = [{"role": "user", "content": "tell me"}]
+
+
+@pytest.fixture
+async def sdk_for(proxied: Gateway) -> AsyncIterator[Any]:
+    clients: list[httpx2.AsyncClient] = []
+
+    def make(key: str) -> openai.AsyncOpenAI:
+        http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=proxied.app))
+        clients.append(http)
+        return openai.AsyncOpenAI(base_url="http://gw/v1", api_key=key, max_retries=0,
+                                  http_client=http)
+
+    yield make
+    for http in clients:
+        await http.aclose()
+
+
+@pytest.fixture
+def output_scan_blocks() -> Iterator[None]:
+    with implemented("output_scan", BlockAnswer):  # before the gateway compiles pipelines
+        yield
+
+
+@pytest.fixture
+def output_scan_breaks() -> Iterator[None]:
+    with implemented("output_scan", Broken):
+        yield
+
+
+async def consume(sdk: openai.AsyncOpenAI, model: str = "gpt-4o") -> tuple[str, Exception]:
+    """The text streamed before the SDK raised, and what it raised."""
+    stream = await sdk.chat.completions.create(model=model, messages=MESSAGES, stream=True)
+    text = ""
+    with pytest.raises(openai.APIError) as info:
+        async for chunk in stream:
+            text += "".join(c.delta.content or "" for c in chunk.choices)
+    return text, info.value
+
+
+async def raw_events(gw: Gateway, key: str, model: str = "gpt-4o") -> list[str]:
+    response = await gw.chat(key, "tell me", model=model, stream=True)
+    assert response.status_code == 200
+    return [e for e in response.text.split("\n\n") if e]
+
+
+def final_error(events: list[str]) -> dict[str, Any]:
+    assert not any(e.strip() == "data: [DONE]" for e in events)
+    last = events[-1]
+    assert last.startswith("data: ")
+    body = orjson.loads(last.removeprefix("data: "))
+    assert set(body) == {"error"}
+    return dict(body["error"])
+
+
+async def last_event(gw: Gateway) -> dict[str, Any]:
+    response = await gw.client.get("/v1/audit?limit=1", headers=ADMIN_HEADERS)
+    return dict(response.json()["data"][0])
+
+
+async def test_upstream_cut_mid_stream_raises_api_error_never_done(proxied: Gateway,
+                                                                   sdk_for: Any) -> None:
+    key = await proxied.add_agent()
+    text, error = await consume(sdk_for(key), "cut-stream")
+    assert text == "upstream "  # what arrived before the cut was forwarded
+    assert "provider 'openai' broke the stream" in error.message
+    error_body = final_error(await raw_events(proxied, key, "cut-stream"))
+    assert "broke the stream" in error_body["message"]
+    assert error_body["type"] == "upstream_error"
+    assert (await last_event(proxied))["status"] == "failed"
+
+
+async def test_block_after_the_answer_streamed_raises_api_error_never_done(
+        output_scan_blocks: None, proxied: Gateway, sdk_for: Any) -> None:
+    key = await proxied.add_agent(preset="standard")
+    _, error = await consume(sdk_for(key))
+    assert error.message == WITHHELD
+    assert isinstance(error.body, dict) and error.body["step"] == "output_scan"
+    error_body = final_error(await raw_events(proxied, key))
+    assert error_body["code"] == "blocked" and error_body["reason"] == WITHHELD
+    event = await last_event(proxied)
+    assert event["blocked_by"] == "output_scan" and event["id"] == error_body["audit_id"]
+
+
+async def test_a_step_failing_mid_stream_raises_api_error_never_done(
+        output_scan_breaks: None, proxied: Gateway, sdk_for: Any) -> None:
+    key = await proxied.add_agent(preset="standard")
+    _, error = await consume(sdk_for(key))
+    assert "output_scan" in error.message and "ZeroDivisionError" in error.message
+    error_body = final_error(await raw_events(proxied, key))
+    assert error_body["type"] == "governance_error"
+    assert (await last_event(proxied))["status"] == "failed"
+
+
+async def test_a_clean_stream_still_ends_with_done(proxied: Gateway, sdk_for: Any) -> None:
+    key = await proxied.add_agent()
+    stream = await sdk_for(key).chat.completions.create(model="gpt-4o", messages=MESSAGES,
+                                                        stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "upstream says: tell me"
+    events = await raw_events(proxied, key)
+    assert events[-1] == "data: [DONE]"
