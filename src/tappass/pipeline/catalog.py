@@ -3,9 +3,10 @@
 Compiled pipelines are cached per pipeline, and per agent for agents with overrides: keyed by
 the agent's id and a fingerprint of its preset and overrides, so two agents never share a
 pipeline they do not both configure, and any change to either is a new key (no clock is
-involved: two updates in the same instant still differ). Changes made through this process apply to the next request; other worker
-processes notice the stored `pipelines_version` within POLL_SECONDS (agents' own
-overrides travel with the agent record, which they re-read within a second).
+involved: two updates in the same instant still differ). Changes made through this process
+apply to the next request; other worker processes notice the stored `pipelines_version`
+within POLL_SECONDS (agents' own overrides travel with the agent record, which they re-read
+within a second).
 """
 
 from __future__ import annotations
