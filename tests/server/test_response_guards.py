@@ -1,0 +1,122 @@
+"""What the OpenAI surface answers and audits on refusals, blocks and /v1/models (issue 20)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tappass.errors import StorageError
+from tests.conftest import ADMIN_HEADERS, Gateway, gateway_with
+
+
+async def last_event(gw: Gateway) -> dict[str, Any]:
+    response = await gw.client.get("/v1/audit?limit=1", headers=ADMIN_HEADERS)
+    return dict(response.json()["data"][0])
+
+
+async def audit_fails(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def failing(events: list[dict[str, Any]]) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(gw.services.store, "append_audit", failing)
+
+
+AUDIT_DOWN = {"message": "the audit trail could not be written; request denied",
+              "type": "storage_error", "param": None, "code": "audit_unavailable"}
+
+
+async def test_disabled_agent_refusal_is_audited_in_full(gateway: Gateway) -> None:
+    await gateway.add_agent()
+    key = await gateway.add_agent("off-bot")
+    await gateway.client.patch("/v1/agents/off-bot", headers=ADMIN_HEADERS,
+                               json={"enabled": False})
+    response = await gateway.chat(key)
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert response.headers["X-TapPass-Audit-Id"] == error["audit_id"]
+    assert error["code"] == "agent_disabled"
+    event = await last_event(gateway)
+    agent = (await gateway.client.get("/v1/agents/off-bot", headers=ADMIN_HEADERS)).json()
+    assert (event["id"], event["agent"], event["agent_id"], event["http_status"],
+            event["reason"], event["blocked_by"], event["status"]) == (
+        error["audit_id"], "off-bot", agent["id"], 403, "agent 'off-bot' is disabled",
+        "authentication", "blocked")
+
+
+async def test_locked_flag_refusal_is_audited(gateway: Gateway) -> None:
+    key = await gateway.add_agent()
+    await gateway.client.patch("/v1/agents/bot", headers=ADMIN_HEADERS,
+                               json={"flags": {"mode": "enforce"}, "locked_flags": ["mode"]})
+    response = await gateway.chat(key, headers={"X-TapPass-Flags": "mode=off"})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["code"], error["step"]) == ("flag_locked", "flags")
+    event = await last_event(gateway)
+    assert (event["blocked_by"], event["http_status"]) == ("flags", 403)
+
+
+async def test_a_refusal_that_cannot_be_audited_is_503(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent()
+    await gateway.client.patch("/v1/agents/bot", headers=ADMIN_HEADERS, json={"enabled": False})
+    await audit_fails(gateway, monkeypatch)
+    response = await gateway.chat(key)
+    assert response.status_code == 503
+    assert response.json() == {"error": AUDIT_DOWN}
+
+
+async def test_a_block_that_cannot_be_audited_is_503(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent(preset="standard")
+    await audit_fails(gateway, monkeypatch)
+    response = await gateway.chat(key, "nul\x00byte")  # validate_input blocks it
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "audit_unavailable"
+
+
+async def test_a_block_answers_and_audits_the_decision(gateway: Gateway) -> None:
+    key = await gateway.add_agent(preset="standard")
+    response = await gateway.chat(key, "nul\x00byte")
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["code"], error["type"], error["step"]) == (
+        "blocked", "policy_violation", "validate_input")
+    assert "classification" in error and error["audit_id"] == \
+        response.headers["x-tappass-audit-id"]
+    assert response.headers["x-tappass-steps"].startswith("validate_input=block")
+    event = await last_event(gateway)
+    assert (event["id"], event["http_status"], event["status"]) == (
+        error["audit_id"], 403, "blocked")
+
+
+async def test_a_rate_limit_block_is_429_rate_limited_and_audited_as_such() -> None:
+    async for gw in gateway_with(rate_limit_rpm=1):
+        key = await gw.add_agent(preset="standard")
+        assert (await gw.chat(key)).status_code == 200
+        response = await gw.chat(key)
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert response.headers["retry-after"] == "60"
+        assert (await last_event(gw))["http_status"] == 429
+
+
+async def test_models_needs_a_valid_agent_or_admin_key(gateway: Gateway) -> None:
+    key = await gateway.add_agent()
+    for headers in ({"Authorization": f"Bearer {key}"}, ADMIN_HEADERS):
+        response = await gateway.client.get("/v1/models", headers=headers)
+        assert response.status_code == 200
+        assert response.json()["object"] == "list"
+        assert [m["id"] for m in response.json()["data"]] == ["tappass/echo"]
+    for headers in ({}, {"Authorization": "Bearer tp_nope"}, {"Authorization": key}):
+        response = await gateway.client.get("/v1/models", headers=headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": {
+            "message": "invalid or missing API key", "type": "authentication_error",
+            "param": None, "code": "invalid_api_key"}}
+
+
+async def test_models_lists_upstream_models_for_an_admin_too(proxied: Gateway) -> None:
+    response = await proxied.client.get("/v1/models", headers=ADMIN_HEADERS)
+    assert [m["id"] for m in response.json()["data"]] == ["tappass/echo", "gpt-4o",
+                                                          "gpt-4o-mini"]
