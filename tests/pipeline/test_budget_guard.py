@@ -83,6 +83,9 @@ def test_estimate_uses_prompt_size_and_the_completion_limit() -> None:
     assert estimate_cost(context({}, messages=[{"role": "user", "content": parts}])) == \
         round((11 * 2.50 + 1000 * 10.00) / 1_000_000, 8)
     assert estimate_cost(context({}, model="some-unpriced-model")) == 0.0
+    five = [{"role": "user", "content": "hello"}]  # 5 // 4 + 1 = 2 whole tokens
+    assert estimate_cost(context({}, messages=five)) == \
+        round((2 * 2.50 + 1000 * 10.00) / 1_000_000, 8)
 
 
 async def test_per_call_cap_allows_the_estimate_exactly_and_blocks_above() -> None:

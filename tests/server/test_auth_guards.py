@@ -58,7 +58,8 @@ async def test_the_admin_key_is_not_an_agent_key_and_vice_versa(gateway: Gateway
 def test_key_helpers() -> None:
     key = keys.generate_agent_key()
     assert key.startswith("tp_") and not key.startswith("tp_admin_") and len(key) == 46
-    assert keys.generate_admin_key().startswith("tp_admin_")
+    admin = keys.generate_admin_key()
+    assert admin.startswith("tp_admin_") and len(admin) == 52
     assert keys.generate_agent_key() != key
     assert keys.lookup_prefix(key) == key[:12]
     assert keys.matches(key, keys.hash_key(key))
