@@ -120,3 +120,68 @@ async def test_models_lists_upstream_models_for_an_admin_too(proxied: Gateway) -
     response = await proxied.client.get("/v1/models", headers=ADMIN_HEADERS)
     assert [m["id"] for m in response.json()["data"]] == ["tappass/echo", "gpt-4o",
                                                           "gpt-4o-mini"]
+
+
+async def test_an_allowed_answer_is_json_with_governance_headers_and_audited_200(
+        gateway: Gateway) -> None:
+    key = await gateway.add_agent(flags={"pii": "mask"})
+    response = await gateway.chat(key, "hi")
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["choices"][0]["message"]["content"] == "hi"
+    assert (response.headers["x-tappass-pipeline"], response.headers["x-tappass-mode"],
+            response.headers["x-tappass-flags"]) == ("starter", "observe",
+                                                     "mode=observe, pii=mask")
+    assert "x-tappass-classification" not in response.headers
+    event = await last_event(gateway)
+    assert (event["http_status"], event["status"], event["error"]) == (200, "allowed", None)
+
+
+async def test_a_stream_carries_sse_and_governance_headers(gateway: Gateway) -> None:
+    key = await gateway.add_agent()
+    response = await gateway.chat(key, "hi", stream=True)
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert response.headers["x-tappass-audit-id"].startswith("ae_")
+    assert response.headers["x-tappass-pipeline"] == "starter"
+
+
+async def test_would_block_reasons_are_fully_percent_encoded(proxied: Gateway) -> None:
+    key = await proxied.add_agent(preset="standard",
+                                  flags={"mode": "observe", "budget": "custom:0:1"})
+    response = await proxied.chat(key, "nul\x00byte", model="gpt-4o", max_tokens=1)
+    assert response.status_code == 200
+    assert response.headers["x-tappass-would-block"] == (
+        "validate_input:invalid%20input%3A%20input%20contains%20NUL%20characters, "
+        "budget_enforcement:estimated%20call%20cost%20%240.0000%20exceeds%20the%20per-call"
+        "%20budget%20of%20%240.00")
+
+
+async def test_a_failing_step_answers_503_with_the_step_and_audits_the_error(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent()
+    step = gateway.services.catalog.pipeline("starter").phases["before"][0].step
+
+    async def broken(ctx: object) -> None:
+        raise RuntimeError("detector crashed")
+
+    monkeypatch.setattr(step, "run", broken)
+    response = await gateway.chat(key)
+    message = "step validate_input failed: RuntimeError: detector crashed"
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        "message": message, "type": "governance_error", "param": None, "code": "step_failed",
+        "audit_id": response.headers["x-tappass-audit-id"], "step": "validate_input"}
+    assert response.headers["x-tappass-steps"].startswith("validate_input=error")
+    event = await last_event(gateway)
+    assert (event["error"], event["reason"], event["http_status"]) == (message, message, 503)
+
+
+async def test_an_answer_that_cannot_be_audited_is_503_without_the_cause(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent()
+    await audit_fails(gateway, monkeypatch)
+    response = await gateway.chat(key)
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        **AUDIT_DOWN, "audit_id": response.headers["x-tappass-audit-id"]}
+    assert "disk full" not in response.text
