@@ -87,7 +87,9 @@ async def test_upstream_cut_mid_stream_raises_api_error_never_done(proxied: Gate
     error_body = final_error(await raw_events(proxied, key, "cut-stream"))
     assert "broke the stream" in error_body["message"]
     assert error_body["type"] == "upstream_error"
-    assert (await last_event(proxied))["status"] == "failed"
+    event = await last_event(proxied)
+    assert event["status"] == "failed" and "broke the stream" in event["error"]
+    assert event["reason"] == event["error"]
 
 
 async def test_block_after_the_answer_streamed_raises_api_error_never_done(
@@ -100,6 +102,7 @@ async def test_block_after_the_answer_streamed_raises_api_error_never_done(
     assert error_body["code"] == "blocked" and error_body["reason"] == WITHHELD
     event = await last_event(proxied)
     assert event["blocked_by"] == "output_scan" and event["id"] == error_body["audit_id"]
+    assert (event["status"], event["reason"]) == ("blocked", WITHHELD)
 
 
 async def test_a_step_failing_mid_stream_raises_api_error_never_done(
@@ -108,7 +111,8 @@ async def test_a_step_failing_mid_stream_raises_api_error_never_done(
     _, error = await consume(sdk_for(key))
     assert "output_scan" in error.message and "ZeroDivisionError" in error.message
     error_body = final_error(await raw_events(proxied, key))
-    assert error_body["type"] == "governance_error"
+    assert (error_body["type"], error_body["code"]) == ("governance_error", "step_failed")
+    assert error_body["audit_id"] == (await last_event(proxied))["id"]
     assert (await last_event(proxied))["status"] == "failed"
 
 
@@ -120,3 +124,5 @@ async def test_a_clean_stream_still_ends_with_done(proxied: Gateway, sdk_for: An
     assert text == "upstream says: tell me"
     events = await raw_events(proxied, key)
     assert events[-1] == "data: [DONE]"
+    event = await last_event(proxied)
+    assert (event["status"], event["http_status"], event["reason"]) == ("allowed", 200, None)
