@@ -69,3 +69,28 @@ def test_key_helpers() -> None:
     identifier = keys.new_id("ag")
     assert identifier.startswith("ag_") and len(identifier) == 27
     assert keys.new_id("ag") != identifier
+
+
+async def test_admin_refusals_name_what_to_send(gateway: Gateway) -> None:
+    cases = [({}, "missing admin key: send 'Authorization: Bearer tp_admin_...'",
+              "missing_api_key"),
+             ({"Authorization": "Basic abc"},
+              "missing admin key: send 'Authorization: Bearer tp_admin_...'", "missing_api_key"),
+             ({"Authorization": "Bearer "},
+              "missing admin key: send 'Authorization: Bearer tp_admin_...'", "missing_api_key"),
+             ({"Authorization": "Bearer tp_admin_wrong"}, "invalid admin key",
+              "invalid_api_key"),
+             ({"Authorization": f"Bearer {ADMIN} trailing"}, "invalid admin key",
+              "invalid_api_key")]
+    for headers, message, code in cases:
+        response = await gateway.client.get("/v1/agents", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["error"] == {"message": message, "type": "invalid_request_error",
+                                            "param": "Authorization", "code": code}
+
+
+async def test_the_bearer_scheme_is_case_insensitive_and_the_token_trimmed(
+        gateway: Gateway) -> None:
+    for header in (f"bearer {ADMIN}", f"BEARER  {ADMIN} "):
+        response = await gateway.client.get("/v1/agents", headers={"Authorization": header})
+        assert response.status_code == 200, header
