@@ -33,6 +33,26 @@ class Broken:
         raise ZeroDivisionError("division by zero")
 
 
+class Classify:
+    """Classifies every request CONFIDENTIAL (what classify_data will do when it lands)."""
+
+    def __init__(self, options: Any, services: Any) -> None:
+        pass
+
+    async def run(self, ctx: Any) -> None:
+        ctx.classification = "CONFIDENTIAL"
+
+
+class BlockPath:
+    """Blocks with a reason that holds characters a header must encode."""
+
+    def __init__(self, options: Any, services: Any) -> None:
+        pass
+
+    async def run(self, ctx: Any) -> Decision:
+        return Decision(Action.BLOCK, "asked for /etc/passwd")
+
+
 @contextmanager
 def implemented(step_id: str, cls: type) -> Iterator[None]:
     """Make registered step `step_id` run `cls` in pipelines compiled inside the block."""
