@@ -126,3 +126,24 @@ async def test_a_clean_stream_still_ends_with_done(proxied: Gateway, sdk_for: An
     assert events[-1] == "data: [DONE]"
     event = await last_event(proxied)
     assert (event["status"], event["http_status"], event["reason"]) == ("allowed", 200, None)
+
+
+async def test_usage_is_hidden_from_clients_that_did_not_ask_whatever_the_json_spacing(
+        proxied: Gateway) -> None:
+    key = await proxied.add_agent()
+    events = await raw_events(proxied, key, "spaced-json")
+    assert events[-1] == "data: [DONE]"
+    assert not any("usage" in e for e in events)
+    chunks = [orjson.loads(e.removeprefix("data: ")) for e in events[:-1]]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
+        "upstream says: tell me"
+    assert (await last_event(proxied))["usage"]["total_tokens"] == 15
+
+
+async def test_a_chunk_with_a_malformed_usage_is_forwarded_not_trusted(
+        proxied: Gateway) -> None:
+    key = await proxied.add_agent()
+    events = await raw_events(proxied, key, "odd-usage")
+    assert events[-1] == "data: [DONE]"
+    assert 'data: ["usage"]' in events
+    assert (await last_event(proxied))["usage"]["total_tokens"] == 15

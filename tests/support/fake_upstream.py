@@ -2,13 +2,16 @@
 
 The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
 (429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call),
-`cut-stream` (streams two chunks, then drops the connection mid-body);
+`cut-stream` (streams two chunks, then drops the connection mid-body), `spaced-json`
+(streams JSON with spaces after separators, as Python's json module writes it),
+`odd-usage` (ends with a chunk that is not an object and one whose `usage` is not);
 anything else answers "upstream says: <last user text>" with fixed usage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -112,11 +115,19 @@ class FakeUpstream:
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        model = data.get("model")
         for number, payload in enumerate(chunks(data)):
-            if number == 2 and data.get("model") == "cut-stream":
+            if number == 2 and model == "cut-stream":
                 raise ConnectionAbortedError("fake upstream cuts the stream (on purpose)")
+            if model == "spaced-json":
+                payload = json.dumps(orjson.loads(payload)).encode()
+
             await send({"type": "http.response.body", "body": b"data: " + payload + b"\n\n",
                         "more_body": True})
+        if model == "odd-usage":
+            for odd in (b'["usage"]', b'{"choices":[],"usage":"n/a"}'):
+                await send({"type": "http.response.body", "body": b"data: " + odd + b"\n\n",
+                            "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
     async def _error(self, send: Any, status: int, message: str) -> None:
