@@ -98,3 +98,17 @@ def test_a_locked_flag_may_only_be_made_stricter() -> None:
         merge_flags({"mode": "enforce"}, {"mode": "observe"}, ["mode"])
     with pytest.raises(FlagLocked):
         merge_flags({}, {"mode": "enforce"}, ["mode"])  # no current value to compare with
+
+
+def test_every_locked_flag_is_checked_not_just_the_first() -> None:
+    base = {"mode": "observe", "pii": "mask"}
+    for requested in ({"mode": "observe", "pii": "off"},   # first unchanged
+                      {"mode": "enforce", "pii": "off"},   # first made stricter
+                      {"pii": "off"}):                      # first not requested
+        with pytest.raises(FlagLocked, match="'pii' is locked"):
+            merge_flags(base, requested, ["mode", "pii"])
+
+
+def test_empty_parts_anywhere_are_skipped() -> None:
+    assert parse_flags("pii=mask,,mode=off") == {"pii": "mask", "mode": "off"}
+    assert parse_flags(", ,pii=mask") == {"pii": "mask"}
