@@ -70,7 +70,11 @@ async def test_a_failed_write_fails_every_request_of_the_batch_then_recovers(
                                    return_exceptions=True)
     assert all(isinstance(r, StorageError) and str(r) == "disk full" for r in results)
     assert (recorder.failed, recorder.written, recorder.batches) == (3, 0, 0)
-    assert "audit write of 3 events failed: disk full" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["audit write of 3 events failed: disk full"]
+    store.fail = 1
+    with pytest.raises(StorageError):
+        await recorder.record(event(8))
+    assert recorder.failed == 4  # counted over all failed writes
     await recorder.record(event(9))
     assert store.batches == [[event(9)]] and recorder.written == 1
     assert recorder.running
@@ -88,7 +92,7 @@ async def test_any_store_error_reaches_the_caller_as_storage_error() -> None:
 async def test_close_writes_what_is_queued_then_refuses() -> None:
     store = Store()
     recorder = AuditRecorder(store)  # type: ignore[arg-type]
-    with pytest.raises(StorageError, match="audit writer is not running"):
+    with pytest.raises(StorageError, match="^audit writer is not running$"):
         await recorder.record(event(0))  # not started
     assert not recorder.running
     recorder.start()

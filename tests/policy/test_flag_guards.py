@@ -70,6 +70,7 @@ def test_locked_flags_must_be_known_flag_names() -> None:
     for bad in ("pii", ["pii", 1], None):
         error = refusal(validate_locked, bad)
         assert str(error) == "locked_flags: expected a list of flag names"
+        assert error.field == "locked_flags"
 
 
 BASE = {"mode": "observe", "pii": "mask"}
