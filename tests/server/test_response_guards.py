@@ -185,3 +185,9 @@ async def test_an_answer_that_cannot_be_audited_is_503_without_the_cause(
     assert response.json()["error"] == {
         **AUDIT_DOWN, "audit_id": response.headers["x-tappass-audit-id"]}
     assert "disk full" not in response.text
+
+
+async def test_the_upstream_answer_is_forwarded_byte_for_byte(proxied: Gateway) -> None:
+    key = await proxied.add_agent()
+    response = await proxied.chat(key, "hi", model="spaced-json")
+    assert b'"object": "chat.completion"' in response.content  # its spacing, not re-encoded

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.conftest import ADMIN_HEADERS, Gateway
@@ -47,3 +48,12 @@ async def test_a_block_carries_the_classification(classifying_then_blocking_the_
     assert response.json()["error"]["classification"] == "CONFIDENTIAL"
     assert response.json()["error"]["step"] == "output_scan"
     assert response.headers["x-tappass-classification"] == "CONFIDENTIAL"
+
+
+async def test_a_block_mid_stream_carries_the_classification(
+        classifying_then_blocking_the_answer: None, gateway: Gateway) -> None:
+    key = await gateway.add_agent(preset="standard")
+    response = await gateway.chat(key, stream=True)
+    last = [e for e in response.text.split("\n\n") if e][-1]
+    error = orjson.loads(last.removeprefix("data: "))["error"]
+    assert (error["step"], error["classification"]) == ("output_scan", "CONFIDENTIAL")

@@ -7,6 +7,7 @@ The gateway runs in-process; its upstream is the local fake over real HTTP.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -78,6 +79,14 @@ async def last_event(gw: Gateway) -> dict[str, Any]:
     return dict(response.json()["data"][0])
 
 
+async def one_event_per_request(gw: Gateway, requests: int) -> None:
+    """Each request left exactly one audit event, and no second write was attempted."""
+    await asyncio.sleep(0.05)  # a stray background write would have happened by now
+    response = await gw.client.get("/v1/audit?agent=bot&limit=100", headers=ADMIN_HEADERS)
+    assert response.json()["count"] == requests
+    assert gw.services.audit.failed == 0
+
+
 async def test_upstream_cut_mid_stream_raises_api_error_never_done(proxied: Gateway,
                                                                    sdk_for: Any) -> None:
     key = await proxied.add_agent()
@@ -89,7 +98,8 @@ async def test_upstream_cut_mid_stream_raises_api_error_never_done(proxied: Gate
     assert error_body["type"] == "upstream_error"
     event = await last_event(proxied)
     assert event["status"] == "failed" and "broke the stream" in event["error"]
-    assert event["reason"] == event["error"]
+    assert event["reason"] == event["error"] and event["http_status"] >= 500
+    await one_event_per_request(proxied, 2)
 
 
 async def test_block_after_the_answer_streamed_raises_api_error_never_done(
@@ -126,6 +136,7 @@ async def test_a_clean_stream_still_ends_with_done(proxied: Gateway, sdk_for: An
     assert events[-1] == "data: [DONE]"
     event = await last_event(proxied)
     assert (event["status"], event["http_status"], event["reason"]) == ("allowed", 200, None)
+    await one_event_per_request(proxied, 2)
 
 
 async def test_usage_is_hidden_from_clients_that_did_not_ask_whatever_the_json_spacing(

@@ -3,7 +3,7 @@
 The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
 (429), `slow` (sleeps past any sane timeout), `tool-caller` (answers with a tool call),
 `cut-stream` (streams two chunks, then drops the connection mid-body), `spaced-json`
-(streams JSON with spaces after separators, as Python's json module writes it),
+(answers and streams JSON with spaces after separators, as Python's json module does),
 `odd-usage` (ends with a chunk that is not an object and one whose `usage` is not);
 anything else answers "upstream says: <last user text>" with fixed usage.
 """
@@ -110,6 +110,8 @@ class FakeUpstream:
             await asyncio.sleep(5)
         if data.get("stream"):
             return await self._stream(send, data)
+        if model == "spaced-json":
+            return await self._raw(send, 200, json.dumps(completion(data)).encode())
         await self._json(send, 200, completion(data))
 
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:
@@ -135,9 +137,12 @@ class FakeUpstream:
                                                   "param": None, "code": None}})
 
     async def _json(self, send: Any, status: int, payload: Any) -> None:
+        await self._raw(send, status, orjson.dumps(payload))
+
+    async def _raw(self, send: Any, status: int, body: bytes) -> None:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": orjson.dumps(payload)})
+        await send({"type": "http.response.body", "body": body})
 
 
 @contextmanager
