@@ -106,3 +106,13 @@ async def test_close_writes_what_is_queued_then_refuses() -> None:
     with pytest.raises(StorageError, match="audit writer is not running"):
         await recorder.record(event(4))
     await recorder.close()  # twice is fine
+
+
+async def test_a_storage_error_reaches_the_caller_as_raised() -> None:
+    raised = StorageError("SQLite database is locked")
+    recorder = AuditRecorder(Store(fail=1, error=raised))  # type: ignore[arg-type]
+    recorder.start()
+    with pytest.raises(StorageError) as info:
+        await recorder.record(event(1))
+    assert info.value is raised
+    await recorder.close()

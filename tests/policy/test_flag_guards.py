@@ -113,3 +113,8 @@ def test_every_locked_flag_is_checked_not_just_the_first() -> None:
 def test_empty_parts_anywhere_are_skipped() -> None:
     assert parse_flags("pii=mask,,mode=off") == {"pii": "mask", "mode": "off"}
     assert parse_flags(", ,pii=mask") == {"pii": "mask"}
+
+
+def test_a_value_may_not_contain_another_key() -> None:
+    assert str(refusal(parse_flags, "mode=off=on")) == (
+        "invalid value 'off=on' for flag 'mode'; expected one of observe | enforce | off")
