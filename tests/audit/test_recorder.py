@@ -100,8 +100,8 @@ async def test_close_writes_what_is_queued_then_refuses() -> None:
     pending = [asyncio.ensure_future(recorder.record(event(n))) for n in range(3)]
     await asyncio.sleep(0)
     await recorder.close()
+    assert store.batches == [[event(0), event(1), event(2)]]  # written before close returns
     await asyncio.gather(*pending)
-    assert store.batches == [[event(0), event(1), event(2)]]
     assert not recorder.running
     with pytest.raises(StorageError, match="audit writer is not running"):
         await recorder.record(event(4))

@@ -60,7 +60,9 @@ async def test_a_pipeline_that_no_longer_loads_fails_closed_503(gateway: Gateway
     assert error["message"].startswith("the agent's pipeline cannot be loaded: preset: "
                                        "unknown preset 'lean'")
     event = await last_event(gateway)
-    assert (event["agent"], event["status"], event["http_status"]) == ("bot", "failed", 503)
+    agent_id = (await gateway.client.get("/v1/agents/bot", headers=ADMIN_HEADERS)).json()["id"]
+    assert (event["agent"], event["agent_id"], event["status"], event["http_status"]) == (
+        "bot", agent_id, "failed", 503)
     assert event["reason"].startswith("preset: unknown preset 'lean'")
 
 
@@ -68,3 +70,11 @@ async def test_the_session_id_reaches_the_audit_event(gateway: Gateway) -> None:
     key = await gateway.add_agent()
     await gateway.chat(key, headers={"X-Session-Id": "conversation-7"})
     assert (await last_event(gateway))["session_id"] == "conversation-7"
+
+
+async def test_a_bad_flags_header_is_400_with_its_own_code(gateway: Gateway) -> None:
+    key = await gateway.add_agent()
+    response = await gateway.chat(key, headers={"X-TapPass-Flags": "colour=blue"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_flag", "flags")
