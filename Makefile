@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test bench check clean
+.PHONY: up test bench check mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,16 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff check src/tappass
 	$(BIN)/mypy
 
+# mutation testing of the access, blocking, spending and audit modules (not part of `make test`;
+# minutes): configured under [tool.mutmut] in pyproject.toml, scored by tests/mutation/report.py
+MUTMUT_VERSION ?= 3.8.1
+mutants: $(VENV)/.installed-test
+	$(BIN)/pip install -q 'mutmut==$(MUTMUT_VERSION)'
+	TAPPASS_TEST_TIMEOUT=5 $(BIN)/mutmut run $(ARGS) > $(VENV)/mutmut-run.log 2>&1 || (tail -40 $(VENV)/mutmut-run.log; exit 1)
+	$(BIN)/python tests/mutation/report.py
+
 bench: $(VENV)/.installed-test
 	@$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache mutants

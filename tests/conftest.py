@@ -91,3 +91,30 @@ async def proxied(upstream: FakeUpstream) -> AsyncIterator[Gateway]:
     async for gw in gateway_with(openai_base_url=upstream.url, openai_api_key=UPSTREAM_KEY,
                              upstream_timeout=0.5):
         yield gw
+
+
+@pytest.fixture(autouse=True)
+def _per_test_deadline() -> Iterator[None]:
+    """With TAPPASS_TEST_TIMEOUT=<seconds> (set by `make mutants`), a test that hangs fails.
+
+    A mutant that makes a request wait forever (say, on an audit write that never completes)
+    then costs seconds, not mutmut's whole timeout. Off by default.
+    """
+    import os
+    import signal
+
+    seconds = float(os.environ.get("TAPPASS_TEST_TIMEOUT") or 0)
+    if not seconds:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"test still running after {seconds} s (TAPPASS_TEST_TIMEOUT)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

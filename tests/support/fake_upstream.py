@@ -5,13 +5,17 @@ The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limi
 timeout), `tool-caller` (answers with a tool call), `drip` (a whole answer one byte every
 0.1 s), `stall-stream` (one chunk, then silence), `broken-chunk` (a stream chunk that is not
 JSON), `slow-stream` (a chunk every 0.2 s for about 3 s), `shape-list` / `shape-string` /
-`shape-usage` (answers of the wrong shape); anything else answers "upstream says: <last user
-text>" with fixed usage.
+`shape-usage` (answers of the wrong shape), `cut-stream` (streams two chunks, then drops the
+connection mid-body), `spaced-json` (answers and streams JSON with spaces after separators,
+as Python's json module does), `odd-usage` (ends with a chunk that is not an object and one
+whose `usage` is not); anything else answers "upstream says: <last user text>" with fixed
+usage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -155,6 +159,8 @@ class FakeUpstream:
             return await self._drip(send, orjson.dumps(completion(data)))
         if data.get("stream"):
             return await self._stream(send, data)
+        if model == "spaced-json":
+            return await self._raw(send, 200, json.dumps(completion(data)).encode())
         await self._json(send, 200, completion(data))
 
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:
@@ -167,12 +173,20 @@ class FakeUpstream:
         if model == "slow-stream":
             events[1:1] = [events[1]] * 14
         for i, payload in enumerate(events):
+            if i == 2 and model == "cut-stream":
+                raise ConnectionAbortedError("fake upstream cuts the stream (on purpose)")
+            if model == "spaced-json":
+                payload = json.dumps(orjson.loads(payload)).encode()
             await send({"type": "http.response.body", "body": b"data: " + payload + b"\n\n",
                         "more_body": True})
             if model == "stall-stream" and i == 0:
                 await asyncio.sleep(5)
             if model == "slow-stream":
                 await asyncio.sleep(0.2)
+        if model == "odd-usage":
+            for odd in (b'["usage"]', b'{"choices":[],"usage":"n/a"}'):
+                await send({"type": "http.response.body", "body": b"data: " + odd + b"\n\n",
+                            "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
     async def _drip(self, send: Any, body: bytes) -> None:
@@ -191,9 +205,13 @@ class FakeUpstream:
 
     async def _json(self, send: Any, status: int, payload: Any,
                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        await self._raw(send, status, orjson.dumps(payload), headers)
+
+    async def _raw(self, send: Any, status: int, body: bytes,
+                   headers: list[tuple[bytes, bytes]] | None = None) -> None:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), *(headers or [])]})
-        await send({"type": "http.response.body", "body": orjson.dumps(payload)})
+        await send({"type": "http.response.body", "body": body})
 
 
 @contextmanager

@@ -87,12 +87,13 @@ class AuditRecorder:
                 continue
             batch = self._pending[: self._batch_max]
             del self._pending[: len(batch)]
-            await self._write([p for p in batch if not p.update], self._store.append_audit)
-            await self._write([p for p in batch if p.update], self._store.update_audit)
+            updates = [p for p in batch if p.update]
+            if len(updates) < len(batch):
+                await self._write([p for p in batch if not p.update], self._store.append_audit)
+            if updates:
+                await self._write(updates, self._store.update_audit)
 
     async def _write(self, batch: list[_Pending], write: _Write) -> None:
-        if not batch:
-            return
         try:
             await write([p.event for p in batch])
         except Exception as exc:

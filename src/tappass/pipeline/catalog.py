@@ -1,17 +1,23 @@
 """Which pipeline an agent runs: presets, stored custom pipelines, agent overrides.
 
-Compiled pipelines are cached per (pipeline, agent overrides) and rebuilt when either
-changes. Changes made through this process apply to the next request; other worker
-processes notice the stored `pipelines_version` within POLL_SECONDS (agents' own
-overrides travel with the agent record, which they re-read within a second).
+Compiled pipelines are cached per pipeline, and per agent for agents with overrides: keyed by
+the agent's id and a fingerprint of its preset and overrides, so two agents never share a
+pipeline they do not both configure, and any change to either is a new key (no clock is
+involved: two updates in the same instant still differ). Changes made through this process
+apply to the next request; other worker processes notice the stored `pipelines_version`
+within POLL_SECONDS (agents' own overrides travel with the agent record, which they re-read
+within a second).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from tappass.errors import ConfigError
 from tappass.pipeline.definition import (
@@ -54,6 +60,12 @@ def build_custom(name: str, spec: dict[str, Any]) -> PipelineDefinition:
         _string_list(spec.get("disable", []), "disable"), "steps"), name=name,
         description=str(spec.get("description") or f"custom pipeline based on {base}"))
     return apply(definition, normalize(spec.get("overrides")))
+
+
+def _fingerprint(preset: str, overrides: dict[str, Any]) -> str:
+    """A version of an agent's pipeline configuration that changes whenever it changes."""
+    canonical = orjson.dumps([preset, overrides], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 class PipelineCatalog:
@@ -117,7 +129,7 @@ class PipelineCatalog:
     def for_agent(self, agent: AgentRecord) -> Pipeline:
         if not agent.overrides:
             return self.pipeline(agent.preset)
-        key = (agent.preset, agent.updated_at)
+        key = (agent.id, _fingerprint(agent.preset, agent.overrides))
         pipeline = self._compiled.get(key)
         if pipeline is None:
             if len(self._compiled) >= MAX_COMPILED:

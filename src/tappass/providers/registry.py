@@ -10,12 +10,18 @@ Provider keys are read at the time of each call, from the vault first, then the
 environment, so `tappass vault set ANTHROPIC_API_KEY=...` is used by the next request.
 Every provider sits behind its own circuit breaker; `TAPPASS_FALLBACK_MODEL` names the
 model a request falls back to when its provider has an outage.
+
+A provider is reported as configured only when the settings configure it: a key or a base
+URL set. Ollama and LM Studio are still routed to their usual local addresses when not
+configured, and `available()` reports them when something accepts a connection there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -56,6 +62,24 @@ Secrets = Callable[[str], str | None]
 def _no_secrets(name: str) -> str | None:
     return None
 
+_LOCAL_DEFAULTS = {"ollama": "ollama_base_url", "lmstudio": "lmstudio_base_url"}
+PROBE_SECONDS = 0.3
+
+
+async def reachable(url: str, timeout: float = PROBE_SECONDS) -> bool:
+    """True when something accepts a TCP connection at the URL's host and port."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port),
+                                           timeout)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
 
 class ProviderNotConfigured(ProviderError):
     def __init__(self, message: str, name: str) -> None:
@@ -92,7 +116,11 @@ class Providers:
                 or f"https://bedrock-runtime.{self._settings.aws_region}.amazonaws.com")
 
     def configured(self) -> dict[str, str]:
-        """Provider name -> base URL, for the ones usable with the current settings."""
+        """Provider name -> base URL, for the ones the settings configure.
+
+        A local provider's default address is not configuration: Ollama and LM Studio count
+        only when their base URL is set (OLLAMA_BASE_URL, LMSTUDIO_BASE_URL).
+        """
         s = self._settings
         out = {}
         if (self.key("OPENAI_API_KEY", s.openai_api_key)
@@ -111,8 +139,9 @@ class Providers:
             out["bedrock"] = self._bedrock_url()
         if s.vllm_base_url:
             out["vllm"] = s.vllm_base_url
-        out["ollama"] = s.ollama_base_url
-        out["lmstudio"] = s.lmstudio_base_url
+        for name, field in _LOCAL_DEFAULTS.items():
+            if field in s.model_fields_set:
+                out[name] = getattr(s, field)
         return out
 
     def _timeouts(self) -> Timeouts:
@@ -133,9 +162,23 @@ class Providers:
                                 s.azure_openai_api_version)
         return BedrockDialect(url, s.aws_region, self._aws)
 
+    def _defaults(self) -> dict[str, str]:
+        """Local providers that are not configured, at their usual addresses."""
+        configured = self.configured()
+        return {name: getattr(self._settings, field)
+                for name, field in _LOCAL_DEFAULTS.items() if name not in configured}
+
+    async def available(self) -> dict[str, str]:
+        """`configured()` plus the local providers that answer at their usual addresses."""
+        defaults = self._defaults()
+        answers = await asyncio.gather(*(reachable(url) for url in defaults.values()))
+        found = {name: url for (name, url), ok in zip(defaults.items(), answers, strict=True)
+                 if ok}
+        return {**self.configured(), **found}
+
     def _make(self, name: str) -> Provider:
         s = self._settings
-        urls = self.configured()
+        urls = {**self._defaults(), **self.configured()}
         if name not in urls:
             hint = _HINTS.get(name, f"configure provider {name}")
             raise ProviderNotConfigured(f"provider {name!r} is not configured: {hint}, or use "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -120,12 +121,13 @@ async def detailed(request: Request) -> Response:
     return JSON({
         "status": "healthy" if healthy else "unhealthy",
         "version": __version__,
+        "pid": os.getpid(),  # the worker process that answered (`--workers N`)
         "uptime_s": round(time.time() - services.started_at, 1),
         "storage": {"kind": services.store.kind, **storage, "migrations": migrations},
         "kv": _kv_check(services),
         "audit": {"written": audit.written, "failed": audit.failed, "batches": audit.batches,
                   "queued": audit.queued, "running": audit.running, **audit.health.as_dict()},
-        "providers": services.providers.configured(),
+        "providers": await services.providers.available(),
         "pipelines": pipelines,
         "warnings": _warnings(services, pipelines),
     })

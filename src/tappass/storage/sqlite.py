@@ -67,6 +67,11 @@ _INTERRUPT_EVENTS = """UPDATE audit_events SET status = ?,
 _MAX_EVENTS_PER_STATEMENT = 1000  # 7 parameters each, well under SQLite's 32,766 limit
 
 
+def _identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino
+
+
 class SqliteStore:
     """Store in a SQLite file; the parent directory is created on `open()`."""
 
@@ -77,6 +82,7 @@ class SqliteStore:
         self._busy_timeout = busy_timeout
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the opened file
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -84,6 +90,7 @@ class SqliteStore:
         conn = await self._connect()
         try:
             await self._configure(conn)
+            self._identity = _identity(self.path)
             self._conn = conn
             for migration in load_migrations("sqlite"):
                 async with self._transaction(f"migration {migration.name}") as tx:
@@ -99,7 +106,21 @@ class SqliteStore:
             await conn.close()
 
     async def ping(self) -> None:
+        """`SELECT 1`, and the file at the path is still the one the connection has open.
+
+        An open SQLite connection keeps answering from a file that was deleted, moved away or
+        replaced; everything written from then on would be lost with the process.
+        """
         await self._fetch("ping", "SELECT 1")
+        try:
+            current = _identity(self.path)
+        except OSError as exc:
+            raise StorageError(f"SQLite database {self.path} is gone ({exc.strerror}); new "
+                               f"writes would be lost: restore the file or restart the "
+                               f"gateway") from None
+        if current != self._identity:
+            raise StorageError(f"SQLite database {self.path} was replaced by another file "
+                               f"while the gateway runs: restart the gateway")
 
     async def applied_migrations(self) -> list[str]:
         rows = await self._fetch("read migrations",

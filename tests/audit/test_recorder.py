@@ -1,0 +1,132 @@
+"""The audit recorder: group commit, a failed write fails every request of its batch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tappass.audit.recorder import AuditRecorder
+from tappass.errors import StorageError
+
+
+class Store:
+    """Records each append; the first `fail` appends raise `error`; `gate` holds a write."""
+
+    def __init__(self, fail: int = 0, error: Exception | None = None) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self.fail = fail
+        self.error = error or StorageError("disk full")
+        self.gate: asyncio.Event | None = None
+
+    async def append_audit(self, events: list[dict[str, Any]]) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            self.fail -= 1
+            raise self.error
+        self.batches.append(list(events))
+
+    async def update_audit(self, events: list[dict[str, Any]]) -> None:
+        self.batches.append([{**e, "updated": True} for e in events])
+
+
+def event(n: int) -> dict[str, Any]:
+    return {"id": f"ae_{n}"}
+
+
+async def test_record_returns_once_written_and_concurrent_requests_share_a_commit() -> None:
+    store = Store()
+    recorder = AuditRecorder(store)  # type: ignore[arg-type]
+    recorder.start()
+    await recorder.record(event(0))
+    assert store.batches == [[event(0)]]
+    store.gate = asyncio.Event()
+    first = asyncio.ensure_future(recorder.record(event(1)))
+    await asyncio.sleep(0)  # the writer takes event 1 and waits on the store
+    rest = [asyncio.ensure_future(recorder.record(event(n))) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    assert recorder.queued == 3 and not first.done()
+    store.gate.set()
+    await asyncio.gather(first, *rest)
+    assert store.batches[1:] == [[event(1)], [event(2), event(3), event(4)]]
+    assert (recorder.written, recorder.batches, recorder.failed) == (5, 3, 0)
+    await recorder.close()
+
+
+async def test_complete_replaces_through_the_same_writer_and_never_appends() -> None:
+    store = Store()
+    recorder = AuditRecorder(store)  # type: ignore[arg-type]
+    recorder.start()
+    await recorder.record(event(1))
+    await recorder.complete({**event(1), "status": "allowed"})
+    assert store.batches == [[event(1)], [{**event(1), "status": "allowed", "updated": True}]]
+    assert (recorder.written, recorder.batches) == (2, 2)
+    await recorder.close()
+
+
+async def test_batches_are_capped_at_batch_max() -> None:
+    store = Store()
+    recorder = AuditRecorder(store, batch_max=2)  # type: ignore[arg-type]
+    recorder.start()
+    await asyncio.gather(*(recorder.record(event(n)) for n in range(5)))
+    assert [len(batch) for batch in store.batches] == [2, 2, 1]
+    await recorder.close()
+
+
+async def test_a_failed_write_fails_every_request_of_the_batch_then_recovers(
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(fail=1)
+    recorder = AuditRecorder(store)  # type: ignore[arg-type]
+    recorder.start()
+    results = await asyncio.gather(*(recorder.record(event(n)) for n in range(3)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, StorageError) and str(r) == "disk full" for r in results)
+    assert (recorder.failed, recorder.written, recorder.batches) == (3, 0, 0)
+    assert [r.getMessage() for r in caplog.records] == ["audit write of 3 events failed: disk full"]
+    store.fail = 1
+    with pytest.raises(StorageError):
+        await recorder.record(event(8))
+    assert recorder.failed == 4  # counted over all failed writes
+    await recorder.record(event(9))
+    assert store.batches == [[event(9)]] and recorder.written == 1
+    assert recorder.running
+    await recorder.close()
+
+
+async def test_any_store_error_reaches_the_caller_as_storage_error() -> None:
+    recorder = AuditRecorder(Store(fail=1, error=OSError("I/O error")))  # type: ignore[arg-type]
+    recorder.start()
+    with pytest.raises(StorageError, match="^I/O error$"):
+        await recorder.record(event(1))
+    await recorder.close()
+
+
+async def test_close_writes_what_is_queued_then_refuses() -> None:
+    store = Store()
+    recorder = AuditRecorder(store)  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="^audit writer is not running$"):
+        await recorder.record(event(0))  # not started
+    assert not recorder.running
+    recorder.start()
+    assert recorder.running
+    pending = [asyncio.ensure_future(recorder.record(event(n))) for n in range(3)]
+    await asyncio.sleep(0)
+    await recorder.close()
+    assert store.batches == [[event(0), event(1), event(2)]]  # written before close returns
+    await asyncio.gather(*pending)
+    assert not recorder.running
+    with pytest.raises(StorageError, match="audit writer is not running"):
+        await recorder.record(event(4))
+    await recorder.close()  # twice is fine
+
+
+async def test_a_storage_error_reaches_the_caller_as_raised() -> None:
+    raised = StorageError("SQLite database is locked")
+    recorder = AuditRecorder(Store(fail=1, error=raised))  # type: ignore[arg-type]
+    recorder.start()
+    with pytest.raises(StorageError) as info:
+        await recorder.record(event(1))
+    assert info.value is raised
+    await recorder.close()

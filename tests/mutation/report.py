@@ -1,0 +1,82 @@
+"""Per-module score of a `mutmut run` (`make mutants`), net of known-equivalent mutants.
+
+Reads mutmut's results under mutants/ and the list of equivalent mutants beside this file
+(`equivalent.txt`: one mutant name per line, then `#` and why no test can tell it apart).
+Prints a table, then every mutant that is neither killed nor listed as equivalent. Exits 1
+when fewer than THRESHOLD of the non-equivalent mutants were killed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+THRESHOLD = 0.95
+KILLED = {1, 3, 24, -24, 152, 255, 36, 37}   # failed test, pytest error, timeout, type check
+NO_TESTS = {5, 33}
+EQUIVALENT_FILE = Path(__file__).with_name("equivalent.txt")
+
+
+def equivalent() -> dict[str, str]:
+    out = {}
+    for line in EQUIVALENT_FILE.read_text().splitlines():
+        name, _, why = line.partition("#")
+        if name.strip():
+            out[name.strip()] = why.strip()
+    return out
+
+
+def results(root: Path) -> dict[str, dict[str, int | None]]:
+    """Module path -> {mutant name: exit code}."""
+    out = {}
+    for meta in sorted(root.glob("src/**/*.py.meta")):
+        data = json.loads(meta.read_text())
+        module = str(meta.relative_to(root / "src")).removesuffix(".meta")
+        out[module] = data["exit_code_by_key"]
+    return out
+
+
+def main() -> int:
+    root = Path("mutants")
+    if not root.is_dir():
+        print("no mutants/ directory: run `make mutants`", file=sys.stderr)
+        return 2
+    known = equivalent()
+    rows, open_mutants = [], defaultdict(list)
+    total_killed = total_counted = 0
+    for module, codes in results(root).items():
+        killed = sum(1 for code in codes.values() if code in KILLED)
+        equiv = sum(1 for name in codes if name in known)
+        for name, code in sorted(codes.items()):
+            if code not in KILLED and name not in known:
+                status = "no tests" if code in NO_TESTS else "survived" if code == 0 \
+                    else f"exit {code}"
+                open_mutants[module].append(f"{name} ({status})")
+        counted = len(codes) - equiv
+        total_killed += killed
+        total_counted += counted
+        rows.append((module, len(codes), killed, equiv, len(codes) - killed - equiv, counted))
+    print(f"{'module':<45} {'mutants':>7} {'killed':>6} {'equiv':>5} {'left':>4} {'score':>6}")
+    for module, total, killed, equiv, left, counted in rows:
+        score = f"{killed / counted:.1%}" if counted else "-"
+        print(f"{module:<45} {total:>7} {killed:>6} {equiv:>5} {left:>4} {score:>6}")
+    overall = total_killed / total_counted if total_counted else 1.0
+    print(f"{'all':<45} {'':>7} {total_killed:>6} {'':>5} {'':>4} {overall:>6.1%}")
+    stale = sorted(set(known) - {n for codes in results(root).values() for n in codes})
+    for module, names in open_mutants.items():
+        print(f"\nnot killed in {module} (see `.venv/bin/mutmut show NAME`):")
+        for name in names:
+            print(f"  {name}")
+    if stale:
+        print(f"\n{len(stale)} entries of {EQUIVALENT_FILE.name} match no mutant any more "
+              f"(the code changed): review them")
+    if overall < THRESHOLD:
+        print(f"\nmutation score {overall:.1%} is below {THRESHOLD:.0%}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
