@@ -62,7 +62,7 @@ SPECS: tuple[StepSpec, ...] = (
     _spec("detect_infrastructure_data", D, "Detects hostnames, IPs and infrastructure details",
           "detect_infra"),
     _spec("detect_prompt_injection", T, "Detects prompt injection and jailbreaks",
-          "detect_injection"),
+          "detect_injection", target=f"{_STEPS}.detect_prompt_injection:DetectPromptInjection"),
     _spec("detect_unicode_tricks", T, "Detects invisible and look-alike characters",
           "detect_unicode"),
     _spec("detect_shell_bleed", T, "Detects shell commands bleeding into prompts", "shell_bleed"),

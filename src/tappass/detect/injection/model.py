@@ -1,0 +1,59 @@
+"""The linear injection model: logistic regression weights over `features`.
+
+Pure Python at run time (a dict lookup per feature, linear in the text's length); the
+weights are package data written by scripts/train_injection.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from tappass.detect.injection.features import Features
+
+MODEL_FILE = "injection_model.json"
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    weights: dict[str, float]
+    bias: float
+
+    def probability(self, feats: Features) -> float:
+        get = self.weights.get
+        scale = 1.0 / len(feats.ngrams) ** 0.5 if feats.ngrams else 1.0
+        total = sum(get(f, 0.0) for f in feats.ngrams) * scale
+        total += sum(get(f, 0.0) for f in feats.cues)
+        return _sigmoid(self.bias + total)
+
+    def contributions(self, feats: Features) -> list[tuple[str, float]]:
+        """The cue features that pushed the score up, strongest first (for explanations)."""
+        found = [(f, self.weights.get(f, 0.0)) for f in feats.cues]
+        return sorted((item for item in found if item[1] > 0), key=lambda x: -x[1])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinearModel:
+        weights = data.get("weights")
+        bias = data.get("bias")
+        if not isinstance(weights, dict) or not isinstance(bias, (int, float)):
+            raise ValueError("injection model file needs 'weights' (object) and 'bias' (number);"
+                             " regenerate it with scripts/train_injection.py")
+        return cls({str(k): float(v) for k, v in weights.items()}, float(bias))
+
+    def to_dict(self, **meta: Any) -> dict[str, Any]:
+        return {**meta, "bias": self.bias, "weights": self.weights}
+
+
+def _sigmoid(x: float) -> float:
+    if x < -60:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def load_packaged() -> LinearModel:
+    """The model shipped with the package (read once by the cached detector loader)."""
+    text = resources.files("tappass.detect.injection").joinpath(MODEL_FILE).read_text("utf-8")
+    return LinearModel.from_dict(json.loads(text))
