@@ -14,6 +14,7 @@ inserted BIPIA attack or a near-duplicate prompt never sits on both sides.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import defaultdict
@@ -93,6 +94,15 @@ def table(rows: Sequence[dict[str, Any]], scores: Sequence[float]) -> str:
     return "\n".join(lines)
 
 
+def write_misses(path: Path, rows: Sequence[dict[str, Any]], scores: Sequence[float]) -> None:
+    threshold = THRESHOLDS["medium"]
+    with path.open("w", encoding="utf-8") as out:
+        for row, value in zip(rows, scores, strict=True):
+            if (value >= threshold) != bool(row["label"]):
+                out.write(json.dumps({**row, "score": round(value, 4)}, ensure_ascii=False))
+                out.write("\n")
+
+
 def throughput(rows: Sequence[dict[str, Any]]) -> float:
     detector = load_detector()
     detector("warm up")
@@ -106,6 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cv", action="store_true", help="5-fold cross-validated figures")
+    parser.add_argument("--misses", type=Path,
+                        help="write the rows misclassified at medium sensitivity here")
     args = parser.parse_args()
     rows = read_rows(args.data)
     if args.cv:
@@ -116,6 +128,8 @@ def main() -> None:
         detector = load_detector()
         scores = [score(detector, r["text"]) for r in rows]
     print(table(rows, scores))
+    if args.misses:
+        write_misses(args.misses, rows, scores)
     print(f"\nthroughput: {throughput(rows):,.0f} rows/s on one core "
           f"({len(rows)} rows, packaged detector)")
 

@@ -72,7 +72,7 @@ def fit(feats: Sequence[Features], labels: Sequence[int]) -> LinearModel:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    seen = Counter(gram for f in feats for gram in f.ngrams)
+    seen = Counter(name for f in feats for name in f.weighted() if name.startswith(NGRAM_PREFIXES))
     vectorizer = DictVectorizer(sort=True)
     matrix = vectorizer.fit_transform([_vector(f, seen) for f in feats])
     model = LogisticRegression(C=C, solver="lbfgs", class_weight="balanced",

@@ -28,6 +28,8 @@ _LEET = str.maketrans("013457@$", "oieastas")
 INSTRUCTION_WORDS = ("ignore", "instruction", "previous", "system prompt", "disregard", "forget",
                "pretend", "jailbreak", "you are")
 
+_ROT13_WORDS = tuple(codecs.encode(word, "rot13") for word in INSTRUCTION_WORDS)
+
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
@@ -85,12 +87,10 @@ def _tokens(text: str) -> Iterator[Decoded]:
 
 
 def _rot13(text: str) -> Iterator[Decoded]:
-    if len(text) < MIN_DECODED:
-        return
-    decoded = codecs.encode(text, "rot13")
-    lowered = decoded.lower()
-    if any(word in lowered for word in INSTRUCTION_WORDS):
-        yield Decoded("rot13", 0, len(text), decoded)
+    lowered = text.lower()
+    # the instruction words as they read once rot13-encoded: decode only when one is there
+    if any(word in lowered for word in _ROT13_WORDS):
+        yield Decoded("rot13", 0, len(text), codecs.encode(text, "rot13"))
 
 
 def _leet(text: str) -> Iterator[Decoded]:

@@ -8,26 +8,38 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from tappass.detect.injection.features import Features
+from tappass.detect.injection.features import KINDS, Features
 
 MODEL_FILE = "injection_model.json"
 
 
 @dataclass(frozen=True, slots=True)
 class LinearModel:
-    weights: dict[str, float]
+    weights: dict[str, float]          # "kind|feature" -> weight, as trained and stored
     bias: float
+    _by_kind: tuple[dict[str, float], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_kind: dict[str, dict[str, float]] = {kind: {} for kind in (*KINDS, "cue")}
+        for name, weight in self.weights.items():
+            kind, _, gram = name.partition("|")
+            if kind in KINDS:
+                by_kind[kind][gram] = weight
+            else:
+                by_kind["cue"][name] = weight
+        object.__setattr__(self, "_by_kind", tuple(by_kind.values()))
 
     def probability(self, feats: Features) -> float:
-        get = self.weights.get
-        scale = 1.0 / len(feats.ngrams) ** 0.5 if feats.ngrams else 1.0
-        total = sum(get(f, 0.0) for f in feats.ngrams) * scale
-        total += sum(get(f, 0.0) for f in feats.cues)
-        return _sigmoid(self.bias + total)
+        words, bigrams, chars, cue_weights = self._by_kind
+        total = (_sum(words, feats.words) + _sum(bigrams, feats.bigrams)
+                 + _sum(chars, feats.chars))
+        if feats.size:
+            total /= feats.size ** 0.5
+        return _sigmoid(self.bias + total + _sum(cue_weights, feats.cues))
 
     def contributions(self, feats: Features) -> list[tuple[str, float]]:
         """The cue features that pushed the score up, strongest first (for explanations)."""
@@ -45,6 +57,11 @@ class LinearModel:
 
     def to_dict(self, **meta: Any) -> dict[str, Any]:
         return {**meta, "bias": self.bias, "weights": self.weights}
+
+
+def _sum(weights: dict[str, float], grams: frozenset[str]) -> float:
+    # the intersection with the dict's keys runs in C; only known grams are summed
+    return sum(map(weights.__getitem__, grams & weights.keys()))
 
 
 def _sigmoid(x: float) -> float:

@@ -35,11 +35,51 @@ class Rule:
     gate: tuple[str, ...] = ()   # lower-case substrings, one of which every match contains
 
     def search(self, text: str, lowered: str) -> re.Match[str] | None:
-        """The first match; `lowered` is `text.lower()`, checked against the gate first
-        (a substring test is far cheaper than the regular expression)."""
-        if self.gate and not any(word in lowered for word in self.gate):
-            return None
-        return self.pattern.search(text)
+        """A match, if any; `lowered` is `text.lower()`.
+
+        Every match contains a gate word, so the expression runs only on windows around
+        the gate words' occurrences (found by substring search, far cheaper than a regular
+        expression scanning every position): the cost follows the hits, not the length."""
+        if not self.gate:
+            return self.pattern.search(text)
+        windows = _windows(lowered, self.gate) if len(lowered) == len(text) else None
+        if windows is None:   # short text, too many hits, or lower() changed the length
+            if not any(word in lowered for word in self.gate):
+                return None
+            return self.pattern.search(text)
+        for start, end in windows:
+            match = self.pattern.search(text, start, end)
+            if match is not None:
+                return match
+        return None
+
+
+WINDOW_BACK = 200     # a match may start this far before its gate word ...
+WINDOW_AHEAD = 450    # ... and end this far after it
+MAX_WINDOWS = 32
+
+
+def _windows(lowered: str, gate: tuple[str, ...]) -> list[tuple[int, int]] | None:
+    """Merged (start, end) windows around each gate word; None: search the whole text."""
+    size = len(lowered)
+    if size <= 2 * (WINDOW_BACK + WINDOW_AHEAD):
+        return None
+    spans: list[tuple[int, int]] = []
+    for word in gate:
+        at = lowered.find(word)
+        while at != -1:
+            spans.append((max(0, at - WINDOW_BACK), min(size, at + len(word) + WINDOW_AHEAD)))
+            if len(spans) > MAX_WINDOWS:
+                return None
+            at = lowered.find(word, at + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _rule(name: str, score: float, explanation: str, pattern: str, flags: int = 0,
@@ -64,7 +104,9 @@ def build_rules() -> tuple[Rule, ...]:
               rf"|\b{_DROP}\s+(?:all|any)\s+(?:of\s+)?(?:your|the|my)\s+{_WHAT}\b",
               gate=("ignor,disregard,forget,skip ,overrid,bypass,neglect,abandon,discard,"
                     "set aside,pay no attention,t follow,stop follow,longer follow,throw away,"
-                    "delete ,erase,clear ")),
+                    "delete all,delete your,delete any,delete the previous,erase,clear all,"
+                    "clear your,clear any,clear the previous,skip all,skip your,skip any,"
+                    "skip the previous")),
         _rule("instruction_override", 0.95,
               "asks the model to drop its previous instructions (German, French, Spanish)",
               r"\b(?:ignorier\w*|vergiss|vergessen sie|vergesst|missachte\w*)\b.{0,40}?"
@@ -94,7 +136,7 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\bnew\s+(?:tasks?|instructions?)\s+follow"
               r"|\b(?:neue|nächste)\s+(?:aufgabe|anweisung)\w*\b"
               r"|\b(?:updated|new|revised|real)\s+(?:system\s+)?(?:instructions|prompt)\s*:",
-              gate="new,real,actual,true,next,only,neue,nächste,updated,revised,follow"),
+              gate="task,instruction,goal,mission,objective,job,aufgabe,anweisung,prompt"),
         _rule("prompt_leak", 0.9,
               "asks the model to reveal its system prompt or instructions",
               r"\b(?:print|reveal|show|repeat|output|display|disclose|leak|dump|return|echo|"
@@ -148,13 +190,40 @@ def build_rules() -> tuple[Rule, ...]:
                     "ethic,moral,law,legality")),
         _rule("role_hijack", 0.8,
               "redefines who the model is from now on",
-              r"\bfrom now on,?\s+(?:you|your|act|respond|answer|behave|pretend|only)\b"
-              r"|\byou\s+are\s+no\s+longer\s+(?:an?\s+)?(?:ai|chatgpt|assistant|language model|"
-              r"bound|restricted|limited|claude|gpt)"
-              r"|\b(?:ab (?:jetzt|sofort)|von nun an)\b.{0,30}\b(?:du|sie|bist)\b"
-              r"|\bi\s+am\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|"
+              r"\bfrom now on,?\s+(?:you|your|act|respond|answer|behave|pretend|only)\b",
+              gate="from now on"),
+        _rule("role_hijack", 0.8,
+              "redefines who the model is from now on",
+              r"\byou\s+are\s+no\s+longer\s+(?:an?\s+)?(?:ai|chatgpt|assistant|language model|"
+              r"bound|restricted|limited|claude|gpt)",
+              gate="no longer"),
+        _rule("role_hijack", 0.8,
+              "redefines who the model is from now on",
+              r"\b(?:ab (?:jetzt|sofort)|von nun an)\b.{0,30}\b(?:du|sie|bist)\b",
+              gate="ab jetzt,ab sofort,von nun an"),
+        _rule("role_hijack", 0.5,
+              "assigns the model a new identity",
+              r"\b(?:now,?\s+you\s+are|you\s+are\s+now|you\s+will\s+now\s+(?:act|be|play|"
+              r"pretend))\b",
+              gate="now you are,now, you are,you are now,you will now"),
+        _rule("new_instructions", 0.8,
+              "stops the task abruptly and gives a new command",
+              r"\b(?:stop|halt|end)\s*[:!\-]+\s*(?:now\s+)?(?:write|say|print|output|answer|"
+              r"respond|tell|repeat|type)\b",
+              gate="stop,halt,end"),
+        _rule("forced_output", 0.5,
+              "dictates the exact words the model must say",
+              r"\b(?:just|only|simply)\s+(?:say|output|print|write|reply|respond|answer)\b"
+              r"(?:\s+with)?\s*[:\"'“]"
+              r"|\bsay\s+(?:that\s+you|yes\b|no\b)"
+              r"|\b(?:your|the)\s+(?:only|first)\s+(?:answer|output|response|words?)\s+"
+              r"(?:is|must be|should be|will be)\b",
+              gate="say,output,print,write,reply,respond,answer"),
+        _rule("role_hijack", 0.8,
+              "claims to be the model's developer or operator",
+              r"\bi\s+am\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|"
               r"owner|operator|system administrator)\b",
-              gate="from now on,no longer,jetzt,sofort,von nun an,i am"),
+              gate="i am your,i am the"),
         _rule("fake_turn", 0.9,
               "contains chat-template tokens or a fake system turn",
               r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)"
