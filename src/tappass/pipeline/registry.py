@@ -64,7 +64,7 @@ SPECS: tuple[StepSpec, ...] = (
     _spec("detect_prompt_injection", T, "Detects prompt injection and jailbreaks",
           "detect_injection", target=f"{_STEPS}.detect_prompt_injection:DetectPromptInjection"),
     _spec("detect_unicode_tricks", T, "Detects invisible and look-alike characters",
-          "detect_unicode"),
+          "detect_unicode", target=f"{_STEPS}.detect_unicode_tricks:DetectUnicodeTricks"),
     _spec("detect_shell_bleed", T, "Detects shell commands bleeding into prompts", "shell_bleed"),
     _spec("detect_privilege_escalation", T, "Detects attempts to gain privileges",
           "detect_escalation"),
