@@ -94,6 +94,21 @@ def table(rows: Sequence[dict[str, Any]], scores: Sequence[float]) -> str:
     return "\n".join(lines)
 
 
+def sweep(rows: Sequence[dict[str, Any]], scores: Sequence[float]) -> str:
+    """Recall and false-positive rates over a range of thresholds (to choose them)."""
+    attack = [s for r, s in zip(rows, scores, strict=True) if r["label"] == 1]
+    benign = [s for r, s in zip(rows, scores, strict=True) if r["label"] == 0]
+    over = [s for r, s in zip(rows, scores, strict=True)
+            if r["label"] == 0 and r["source"].startswith("notinject")]
+    lines = [f"{'threshold':>10}{'recall':>9}{'FPR':>8}{'NotInject FPR':>15}"]
+    for step in range(30, 95, 5):
+        th = step / 100
+        lines.append(f"{th:>10.2f}" + "".join(
+            f"{sum(v >= th for v in values) / max(1, len(values)):>{width}.3f}"
+            for values, width in ((attack, 9), (benign, 8), (over, 15))))
+    return "\n".join(lines)
+
+
 def write_misses(path: Path, rows: Sequence[dict[str, Any]], scores: Sequence[float]) -> None:
     threshold = THRESHOLDS["medium"]
     with path.open("w", encoding="utf-8") as out:
@@ -128,6 +143,7 @@ def main() -> None:
         detector = load_detector()
         scores = [score(detector, r["text"]) for r in rows]
     print(table(rows, scores))
+    print("\n" + sweep(rows, scores))
     if args.misses:
         write_misses(args.misses, rows, scores)
     print(f"\nthroughput: {throughput(rows):,.0f} rows/s on one core "

@@ -23,6 +23,11 @@ _BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _HEX_TOKEN = re.compile(r"(?:(?:\\x)?[0-9a-fA-F]{2}){8,}")
 _LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
 _SPACED = re.compile(r"(?<!\S)(?:[^\W_]\s){5,}[^\W_](?!\S)")
+_MORSE_RUN = re.compile(r"(?:[.\-]{1,7}[ /]+){8,}[.\-]{1,7}")
+_MORSE = dict(zip(
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
+    ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----.".split(),
+    "abcdefghijklmnopqrstuvwxyz0123456789", strict=True))
 _LEET = str.maketrans("013457@$", "oieastas")
 # words that say "this is an instruction" in any of the decoded forms (rot13 gate)
 INSTRUCTION_WORDS = ("ignore", "instruction", "previous", "system prompt", "disregard", "forget",
@@ -105,6 +110,28 @@ def _spaced(text: str) -> Iterator[Decoded]:
         yield Decoded("spaced", match.start(), match.end(), re.sub(r"\s", "", match.group()))
 
 
+def _morse(text: str) -> Iterator[Decoded]:
+    for n, match in enumerate(_MORSE_RUN.finditer(text)):
+        if n >= MAX_CANDIDATES:
+            return
+        words = [
+            "".join(_MORSE.get(code, "") for code in word.split())
+            for word in re.split(r"\s{2,}|\s/\s", match.group())]
+        decoded = " ".join(w for w in words if w)
+        if len(decoded) >= MIN_DECODED:
+            yield Decoded("morse", match.start(), match.end(), decoded.lower())
+
+
+def _regional(text: str) -> Iterator[Decoded]:
+    if text.isascii():
+        return
+    letters = [chr(ord(ch) - 0x1F1E6 + ord("a")) if "\U0001f1e6" <= ch <= "\U0001f1ff" else
+               (" " if ch.isspace() else "") for ch in text]
+    decoded = re.sub(r"\s+", " ", "".join(letters)).strip()
+    if sum(c.isalpha() for c in decoded) >= MIN_DECODED:
+        yield Decoded("regional_indicators", 0, len(text), decoded)
+
+
 def tag_payload(original: str) -> str | None:
     """Text hidden in Unicode tag characters (U+E0020..U+E007E map to ASCII), if any.
 
@@ -116,7 +143,7 @@ def tag_payload(original: str) -> str | None:
     return hidden if len(hidden) >= MIN_DECODED else None
 
 
-DECODERS = (_tokens, _rot13, _leet, _spaced)
+DECODERS = (_tokens, _rot13, _leet, _spaced, _morse, _regional)
 
 
 def decoded_payloads(text: str) -> Iterator[Decoded]:

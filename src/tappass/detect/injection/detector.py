@@ -23,7 +23,7 @@ FLOOR = 0.3
 MODEL_TYPE = "injection_classifier"
 # whole-text transforms (rot13, leetspeak, spaced letters) are rescanned with the rules only:
 # the model scores wording, and a transformed ordinary text is not ordinary wording
-_RULES_ONLY = frozenset({"rot13", "leetspeak"})
+_RULES_ONLY = frozenset({"rot13", "leetspeak", "regional_indicators"})
 # spaced-out letters lose the spaces between words: only instruction words are looked for
 _SPACED_SCORE = 0.85
 

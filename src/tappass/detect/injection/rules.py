@@ -156,7 +156,8 @@ def build_rules() -> tuple[Rule, ...]:
         _rule("jailbreak_persona", 0.95,
               "known jailbreak persona or mode (DAN, developer mode, jailbroken)",
               r"\bdo anything now\b|\b(?:developer|god|jailbreak|dan|dude|evil|unrestricted|"
-              r"unfiltered|debug|sudo)\s+mode\b|\bjailbroken\b|\bjailbreak(?:ed)?\s+(?:version|mode|"
+              r"unfiltered|debug|sudo)\s+mode\b|\bjailbroken\b|\bjailbreak\s*[:\[]|"
+              r"\bjailbreak(?:ed)?\s+(?:version|mode|"
               r"prompt|persona|response)\b|"
               r"\bstay in character\b|\bbreak(?:ing)? character\b|\bAIM\b.{0,60}"
               r"\bmachiavellian\b|\bantiGPT\b|\bBetterDAN\b|\[🔓|🔓\s*JAILBREAK",

@@ -21,6 +21,12 @@ print promote provide put rearrange recommend remove replace reply respond rewri
 scramble send share show sing solve state substitute suggest summarize summarise swap teach
 tease tell translate transform treat try type use utilize visit weave write
 """.split())
+# the subset that asks for new content: out of place in an email or a code answer
+GENERATIVE_VERBS = frozenset("""
+break compose craft create describe draft explain generate give imagine invent list outline
+paraphrase provide recommend rewrite sing suggest summarise summarize teach tell translate
+write
+""".split())
 _OPENERS = re.compile(
     r"^(?:please|kindly|now|also|then|next|first|finally|to proceed|before (?:you )?"
     r"(?:answer(?:ing)?|respond(?:ing)?|continu(?:e|ing)),?|don'?t hesitate to|make sure to|"
@@ -54,6 +60,18 @@ def is_task(line: str) -> bool:
     return bool(_QUESTION.match(text))
 
 
+def is_generative_task(line: str) -> bool:
+    """A standalone sentence asking for new content ("Describe the lifecycle of ...") or a
+    question, on its own line."""
+    text = line.strip()
+    if not text or not text[0].isupper() or text[-1] not in ".?!" or len(text.split()) < 4:
+        return False
+    if _QUESTION.match(text):
+        return True
+    first = _WORD.match(text)
+    return first is not None and first.group().lower() in GENERATIVE_VERBS
+
+
 def data_kind(text: str) -> str | None:
     """'table', 'email' or 'code' when the text looks like data, else None."""
     if text.count("\n|") >= 2 or text.count("|\n") >= 2:
@@ -79,6 +97,8 @@ def structure_cues(text: str) -> list[str]:
             if any(is_task(line) for line in stray):
                 cues.append("task_in_data")
     else:
+        if any(is_generative_task(line) for line in text.split("\n")):
+            cues.append("task_line_in_data")
         sentences = _sentences(text)
         if any(is_task(s) and _YOUR_OUTPUT.search(s) for s in sentences):
             cues.append("task_in_data")
