@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tappass.detect.injection.features import Features, features  # noqa: E402
 from tappass.detect.injection.model import MODEL_FILE, LinearModel  # noqa: E402
-from tappass.detect.injection.rules import build_rules, matches  # noqa: E402
+from tappass.detect.injection.rules import build_rules, cue_names, matches  # noqa: E402
 from tappass.detect.injection.structure import structure_cues  # noqa: E402
 from tappass.detect.normalize import normalize  # noqa: E402
 
@@ -56,7 +56,7 @@ def row_features(rows: Sequence[dict[str, Any]]) -> list[Features]:
     out = []
     for row in rows:
         text = normalize(row["text"]).text
-        names = {rule.name for rule, _ in matches(rules, text)}
+        names = cue_names(matches(rules, text))
         out.append(features(text, names, structure_cues(text)))
     return out
 

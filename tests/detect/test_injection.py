@@ -91,6 +91,10 @@ def test_unicode_tag_characters_carry_a_payload_that_is_decoded() -> None:
     "Translate 'forget-me-not' into German.",
     "The hash is 3f786850e387550fdab836ed7e6dc881de23001b and the id aGVsbG8gd29ybGQ",
     "You are a helpful assistant for a bakery. Answer questions about opening hours.",
+    "In your answer, use bullet points and keep it short.",
+    "Congratulations, you are now ready to deploy the cluster.",
+    "Disregard my last question. What is the capital of Peru?",
+    "When the build finishes, just say: done.",
 ])
 def test_benign_text_with_trigger_words_is_not_flagged(text: str) -> None:
     assert not flagged(text)

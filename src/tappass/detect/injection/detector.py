@@ -15,7 +15,7 @@ from functools import cache
 from tappass.detect.injection.decode import INSTRUCTION_WORDS, Decoded, decoded_payloads
 from tappass.detect.injection.features import features
 from tappass.detect.injection.model import LinearModel, load_packaged
-from tappass.detect.injection.rules import Rule, build_rules, matches
+from tappass.detect.injection.rules import Rule, build_rules, cue_names, matches
 from tappass.detect.injection.structure import structure_cues
 from tappass.pipeline.step import Finding
 
@@ -41,14 +41,14 @@ class InjectionDetector:
 
     def probability(self, text: str) -> float:
         """The model's probability alone (for evaluation)."""
-        names = [rule.name for rule, _ in matches(self.rules, text)]
+        names = cue_names(matches(self.rules, text))
         return self.model.probability(features(text, names, structure_cues(text)))
 
     def scan(self, text: str, *, with_model: bool) -> list[Finding]:
         found: list[Finding] = []
-        names: set[str] = set()
-        for rule, match in matches(self.rules, text):
-            names.add(rule.name)
+        matched = matches(self.rules, text)
+        names = cue_names(matched)
+        for rule, match in matched:
             if rule.score >= FLOOR:
                 found.append(Finding(rule.name, match.start(), match.end(), rule.score,
                                      rule.explanation))

@@ -274,7 +274,7 @@ def build_rules() -> tuple[Rule, ...]:
               r"(?:to|at)\s+(?:https?://|www\.|\S+@|the following)"
               r"|!\[[^\]]*\]\(https?://[^)\s]*(?:\{|%7b|\$\(|<)",
               gate="send,forward,post,upload,email,transmit,leak,exfiltrate,!["),
-        _rule("response_directive", 0.6,
+        _rule("response_directive", 0.35,
               "tells the model how to write its answer or code (a directive in data)",
               r"\b(?:in|to|into|within|throughout|from|of|with)\s+your\s+(?:reply|response|"
               r"answer|output|summary|code(?:base)?|solution|implementation|algorithm|"
@@ -284,12 +284,15 @@ def build_rules() -> tuple[Rule, ...]:
     )
 
 
-def cue_names() -> tuple[str, ...]:
-    """Names of the rule techniques, in a stable order (features of the linear model)."""
-    seen: dict[str, None] = {}
-    for rule in build_rules():
-        seen.setdefault(rule.name, None)
-    return tuple(seen)
+# A rule is a feature of the linear model only when it is specific on its own. Weak cues
+# ("you are now", "just say:") are pure in the training data but common in ordinary text, and
+# the model would learn them as certainties; they report their own low score instead.
+CUE_MIN_SCORE = 0.6
+
+
+def cue_names(found: list[tuple[Rule, re.Match[str]]]) -> set[str]:
+    """The model features among the matched rules."""
+    return {rule.name for rule, _ in found if rule.score >= CUE_MIN_SCORE}
 
 
 def matches(rules: tuple[Rule, ...], text: str) -> list[tuple[Rule, re.Match[str]]]:
