@@ -111,6 +111,8 @@ def _spaced(text: str) -> Iterator[Decoded]:
 
 
 def _morse(text: str) -> Iterator[Decoded]:
+    if ".-" not in text and "-." not in text:
+        return
     for n, match in enumerate(_MORSE_RUN.finditer(text)):
         if n >= MAX_CANDIDATES:
             return

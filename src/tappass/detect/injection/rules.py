@@ -136,7 +136,13 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\bnew\s+(?:tasks?|instructions?)\s+follow"
               r"|\b(?:neue|nächste)\s+(?:aufgabe|anweisung)\w*\b"
               r"|\b(?:updated|new|revised|real)\s+(?:system\s+)?(?:instructions|prompt)\s*:",
-              gate="task,instruction,goal,mission,objective,job,aufgabe,anweisung,prompt"),
+              gate=("new task,new instruction,new goal,new mission,new objective,new job,"
+                    "real task,real instruction,actual task,actual instruction,true task,"
+                    "true instruction,next task,next instruction,only task,only instruction,"
+                    "real goal,true goal,only goal,new tasks,another task,different task,"
+                    "tasks follow,instructions follow,neue,nächste,updated system,"
+                    "updated instruction,updated prompt,new system,new prompt,revised,"
+                    "real prompt")),
         _rule("prompt_leak", 0.9,
               "asks the model to reveal its system prompt or instructions",
               r"\b(?:print|reveal|show|repeat|output|display|disclose|leak|dump|return|echo|"
@@ -206,12 +212,12 @@ def build_rules() -> tuple[Rule, ...]:
               "assigns the model a new identity",
               r"\b(?:now,?\s+you\s+are|you\s+are\s+now|you\s+will\s+now\s+(?:act|be|play|"
               r"pretend))\b",
-              gate="now you are,now, you are,you are now,you will now"),
+              gate="you are,you will now"),
         _rule("new_instructions", 0.8,
               "stops the task abruptly and gives a new command",
               r"\b(?:stop|halt|end)\s*[:!\-]+\s*(?:now\s+)?(?:write|say|print|output|answer|"
               r"respond|tell|repeat|type)\b",
-              gate="stop,halt,end"),
+              gate="stop:,stop!,stop -,stop-,stop :,halt,end:,end!,end -,end-"),
         _rule("forced_output", 0.5,
               "dictates the exact words the model must say",
               r"\b(?:just|only|simply)\s+(?:say|output|print|write|reply|respond|answer)\b"
@@ -219,7 +225,7 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\bsay\s+(?:that\s+you|yes\b|no\b)"
               r"|\b(?:your|the)\s+(?:only|first)\s+(?:answer|output|response|words?)\s+"
               r"(?:is|must be|should be|will be)\b",
-              gate="say,output,print,write,reply,respond,answer"),
+              gate="just ,only ,simply ,say that,say yes,say no"),
         _rule("role_hijack", 0.8,
               "claims to be the model's developer or operator",
               r"\bi\s+am\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|"
