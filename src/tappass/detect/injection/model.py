@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import repeat
 from typing import Any
 
 from tappass.detect.injection.features import KINDS, Features
@@ -60,8 +61,8 @@ class LinearModel:
 
 
 def _sum(weights: dict[str, float], grams: frozenset[str]) -> float:
-    # the intersection with the dict's keys runs in C; only known grams are summed
-    return sum(map(weights.__getitem__, grams & weights.keys()))
+    # one pass in C: dict.get(gram, 0.0) for every gram (unknown grams weigh 0)
+    return sum(map(weights.get, grams, repeat(0.0)))
 
 
 def _sigmoid(x: float) -> float:

@@ -248,13 +248,15 @@ def build_rules() -> tuple[Rule, ...]:
               r"|^\s*[-=#*]{3,}\s*(?:end|begin)\s+(?:of\s+)?(?:system|instructions?|document|"
               r"context)\b",
               re.MULTILINE | re.DOTALL,
-              gate="end"),
+              gate="end of,ignore the,---,===,###,***"),
         _rule("ai_addressed", 0.85,
               "addresses an AI reading the text (hidden instructions in content)",
               r"\b(?:note|message|attention|instructions?|important|reminder)\s+(?:to|for)\s+"
               r"(?:the\s+|any\s+)?(?:ai|assistant|llm|language model|chatbot|agent|model|"
               r"bot)s?\b",
-              gate="note,message,attention,instruction,important,reminder"),
+              gate=("note to,note for,message to,message for,attention to,attention for,"
+                    "instruction to,instruction for,instructions to,instructions for,"
+                    "important to,important for,reminder to,reminder for")),
         _rule("ai_addressed", 0.85,
               "addresses an AI reading the text (hidden instructions in content)",
               r"\bif you are an?\s+(?:ai|llm|language model|assistant|chatbot|agent|"
