@@ -146,8 +146,9 @@ def main() -> None:
     print("\n" + sweep(rows, scores))
     if args.misses:
         write_misses(args.misses, rows, scores)
-    print(f"\nthroughput: {throughput(rows):,.0f} rows/s on one core "
-          f"({len(rows)} rows, packaged detector)")
+    print(f"\nthroughput: {throughput(rows):,.0f} rows/s on one core, wall clock, with "
+          f"normalisation ({len(rows)} rows, packaged detector; bench/injection_step.py "
+          "reports CPU time)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Encoded payloads: text hidden as base64, hex, URL-encoding, rot13, leetspeak, spaced-out
-letters or Unicode tag characters, decoded so the detector can scan it again.
+letters, Morse code, regional-indicator letters or Unicode tag characters, decoded so the
+detector can scan it again.
 
 Each decoder is cheap to reject: it looks for its encoding's shape first and decodes only
 candidates, and keeps a result only when it is readable text.
@@ -29,9 +30,10 @@ _MORSE = dict(zip(
     ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----.".split(),
     "abcdefghijklmnopqrstuvwxyz0123456789", strict=True))
 _LEET = str.maketrans("013457@$", "oieastas")
-# words that say "this is an instruction" in any of the decoded forms (rot13 gate)
-INSTRUCTION_WORDS = ("ignore", "instruction", "previous", "system prompt", "disregard", "forget",
-               "pretend", "jailbreak", "you are")
+# words that say "this is an instruction": rot13 is decoded only when one of them appears
+# encoded, and spaced-out letters (which lose word breaks) are judged on them
+INSTRUCTION_WORDS = ("ignore", "instruction", "previous", "system prompt", "disregard",
+                     "forget", "pretend", "jailbreak", "you are")
 
 _ROT13_WORDS = tuple(codecs.encode(word, "rot13") for word in INSTRUCTION_WORDS)
 
