@@ -144,3 +144,12 @@ async def test_a_bad_allowlist_hash_is_rejected_naming_it(gateway: Gateway) -> N
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert "allowlist_hashes" in message and "'abc123'" in message and "sha256sum" in message
+
+
+def test_roles_fall_back_to_scanning_everything_when_texts_do_not_line_up() -> None:
+    from tappass.pipeline.steps.detect_prompt_injection import aligned_roles
+    messages = [{"role": "system", "content": "s"},
+                {"role": "assistant", "content": [{"type": "text", "text": "a"}]},
+                {"role": "tool", "content": "t"}]
+    assert aligned_roles(messages, 3) == ["system", "assistant", "tool"]
+    assert aligned_roles(messages, 4) == ["user"] * 4   # e.g. the scan gained tool arguments

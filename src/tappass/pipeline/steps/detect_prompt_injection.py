@@ -54,6 +54,13 @@ def text_roles(messages: list[dict[str, Any]]) -> Iterator[str]:
                     yield role
 
 
+def aligned_roles(messages: list[dict[str, Any]], count: int) -> list[str]:
+    """The role of each of the scan's `count` texts; if the scan's texts no longer line up
+    with the messages' text parts, every text is treated as `user` (scanned, fail safe)."""
+    roles = list(text_roles(messages))
+    return roles if len(roles) == count else ["user"] * count
+
+
 class DetectPromptInjection:
     id = "detect_prompt_injection"
 
@@ -71,8 +78,8 @@ class DetectPromptInjection:
     async def run(self, ctx: Context) -> Decision | None:
         scan = ctx.request_scan()
         findings: list[Finding] = []
-        roles = list(text_roles(ctx.body["messages"]))
-        for index, (role, norm) in enumerate(zip(roles, scan.normalized, strict=False)):
+        roles = aligned_roles(ctx.body["messages"], len(scan.texts))
+        for index, (role, norm) in enumerate(zip(roles, scan.normalized, strict=True)):
             if role not in SCANNED_ROLES or (
                     role in ALLOWLISTABLE_ROLES and self._allowlisted(norm.original)):
                 continue

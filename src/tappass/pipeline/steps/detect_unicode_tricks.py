@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tappass.detect.unicode_tricks import detect_unicode_tricks
 from tappass.pipeline.options import Detector
 from tappass.pipeline.step import Action, Decision, Finding
-from tappass.pipeline.steps.detect_prompt_injection import text_roles
+from tappass.pipeline.steps.detect_prompt_injection import aligned_roles
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -40,9 +40,9 @@ class DetectUnicodeTricks:
 
     async def run(self, ctx: Context) -> Decision | None:
         texts = ctx.request_scan().texts
-        roles = text_roles(ctx.body["messages"])
+        roles = aligned_roles(ctx.body["messages"], len(texts))
         hits: list[Finding] = []
-        for index, (role, text) in enumerate(zip(roles, texts, strict=False)):
+        for index, (role, text) in enumerate(zip(roles, texts, strict=True)):
             if role in SKIPPED_ROLES:
                 continue
             hits.extend(_located(f, f"text {index} ({role})")
