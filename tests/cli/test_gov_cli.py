@@ -329,12 +329,12 @@ def test_bad_files_are_refused_before_sending(run: Run, tmp_path: Path, text: st
 def test_apply_warns_about_a_step_this_version_does_not_run(run: Run, new_agent: NewAgent,
                                                              tmp_path: Path) -> None:
     name, _ = new_agent()
-    path = tmp_path / "injection.yaml"
-    path.write_text("overrides:\n  categories:\n    injection_protection:\n"
+    path = tmp_path / "exfiltration.yaml"
+    path.write_text("overrides:\n  categories:\n    exfiltration_protection:\n"
                     "      enabled: true\n      sensitivity: high\n")
     result = run("gov", "apply", str(path), "--agent", name)
     assert result.exit_code == 0, result.output
-    assert (f"! {path}:3: overrides.categories.injection_protection: detect_prompt_injection "
+    assert (f"! {path}:3: overrides.categories.exfiltration_protection: check_exfiltration "
             "(sensitivity) is not implemented in this version") in result.output
 
 

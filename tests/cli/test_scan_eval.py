@@ -45,7 +45,7 @@ def test_scan_reads_a_file_and_a_preset(tmp_path: Path) -> None:
     path.write_text(jsonl(ROWS[:1]), encoding="utf-8")
     code, out = invoke("scan", "--preset", "regulated", str(path))
     assert code == 0, out
-    assert json.loads(out)["findings"][0]["step"] == "detect_pii"
+    assert "detect_pii" in {f["step"] for f in json.loads(out)["findings"]}
 
 
 def test_scan_refuses_bad_input_naming_it() -> None:

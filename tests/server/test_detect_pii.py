@@ -153,3 +153,12 @@ def test_bad_options_are_refused_with_their_path() -> None:
     with pytest.raises(ConfigError,
                        match=r"x\.entities: unknown PII type .PHONES.; types: EMAIL"):
         validate_options("detect_pii", {"entities": ["PHONES"]}, "x")
+
+
+async def test_a_place_alone_is_recorded_but_does_not_block(proxied: Gateway) -> None:
+    key = await proxied.add_agent("travel", preset="regulated")
+    response = await proxied.chat(key, "Recommend three museums in Vienna.", model="gpt-4o")
+    assert response.status_code == 200, response.text
+    assert "detect_pii=flag" in response.headers["x-tappass-steps"]
+    blocked = await proxied.chat(key, "Write to anna.berg@example.com in Vienna.", model="gpt-4o")
+    assert blocked.status_code == 403 and blocked.json()["error"]["step"] == "detect_pii"

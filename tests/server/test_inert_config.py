@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from tests.conftest import ADMIN_HEADERS, Gateway
 
-INJECTION_HIGH = {"categories": {"injection_protection": {"enabled": True,
-                                                          "sensitivity": "high"}}}
+EXFILTRATION_HIGH = {"categories": {"exfiltration_protection": {"enabled": True,
+                                                                "sensitivity": "high"}}}
 
 
 async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gateway) -> None:
     await gateway.add_agent("inert-bot")
     response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
-                                          json={"overrides": INJECTION_HIGH})
+                                          json={"overrides": EXFILTRATION_HIGH})
     assert response.status_code == 200, response.text
     assert response.json()["warnings"] == [
-        "overrides.categories.injection_protection: detect_prompt_injection (sensitivity) is "
+        "overrides.categories.exfiltration_protection: check_exfiltration (sensitivity) is "
         "not implemented in this version; stored, but it has no effect until it is"]
     response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
                                           json={"overrides": {"steps": {

@@ -152,9 +152,24 @@ class InfrastructureOptions(Detector):
     custom_patterns: list[CustomPattern] = []
 
 
+_SHA256 = re.compile(r"(?:sha256:)?[0-9a-fA-F]{64}")
+
+
 class InjectionOptions(Detector):
-    allowlist_hashes: list[str] = Field(default=[], description="sha256 of allowed prompts")
-    threshold: float | None = Field(default=None, ge=0, le=1)
+    allowlist_hashes: list[str] = Field(
+        default=[], description="sha256 hex of system prompts that are not scanned")
+    threshold: float | None = Field(
+        default=None, ge=0, le=1, description="score that blocks; overrides sensitivity")
+
+    @field_validator("allowlist_hashes")
+    @classmethod
+    def _hashes_are_sha256(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _SHA256.fullmatch(item):
+                raise ValueError(
+                    f"allowlist_hashes entry {item!r} is not a SHA-256 hex digest (64 hex "
+                    "characters); compute it with: printf %s \"$PROMPT\" | sha256sum")
+        return value
 
 
 class CodeExecutionOptions(Detector):

@@ -2,7 +2,8 @@
 
 What happens to a finding is the `pii` flag's choice (pipeline defaults < agent < request):
 `mask` replaces each value with its type (`[EMAIL]`), `redact` with `[REDACTED]`, `block`
-(the default when no flag is set) refuses the request with 403, `tokenize` leaves the
+(the default when no flag is set) refuses the request with 403 — unless every finding is a
+place name, which identifies no one on its own and is only recorded — `tokenize` leaves the
 values to `pii_tokenization` and only records them, `off` does nothing. Masking writes
 new message objects into `ctx.body` (the client's parsed request is not changed) and asks
 for a fresh shared scan, so later steps see what the provider will see. Findings carry
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 DEFAULT_ACTION = "block"
+# a place on its own identifies no one ("museums in Vienna"): noted and masked, never blocked
+NOT_BLOCKING_ALONE = frozenset({"LOCATION"})
 REDACTED = "[REDACTED]"
 
 
@@ -67,6 +70,9 @@ class DetectPii:
             return None
         where = "response" if answer else "request"
         if action == "block":
+            if all(f.type in NOT_BLOCKING_ALONE for f in flat):
+                return Decision(Action.FLAG, f"place names in {where}; a place alone "
+                                "identifies no one", flat)
             return Decision(Action.BLOCK, f"PII detected in {where}", flat)
         if action in ("mask", "redact"):
             masked = [mask(text, findings, redact=action == "redact")

@@ -1,0 +1,59 @@
+"""Features of the injection model: word and character n-grams plus rule and structure cues.
+
+The same functions build the features for training (scripts/train_injection.py) and at
+run time, so the shipped weights always match what the detector computes. N-gram features
+are binary and scaled by 1/sqrt(their number), so a long text does not win by length
+alone; cue features (a rule or a structure cue fired) count 1. Each kind of n-gram is kept
+as its own set of plain strings: building them and looking them up stays in C.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"[^\W_]+")
+MAX_TOKENS = 4000     # word n-grams of the first tokens only: bounded cost on huge inputs
+MAX_CHARS = 1000      # character n-grams of the first characters of the token stream
+KINDS = ("w", "b", "c")   # words, word bigrams, character 4-grams
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    words: frozenset[str]
+    bigrams: frozenset[str]
+    chars: frozenset[str]
+    cues: frozenset[str]     # "r|<rule>" and "s|<structure cue>", weight 1 each
+
+    @property
+    def size(self) -> int:
+        return len(self.words) + len(self.bigrams) + len(self.chars)
+
+    def weighted(self) -> dict[str, float]:
+        """Feature name -> value, as the linear model sees them (training)."""
+        scale = 1.0 / self.size ** 0.5 if self.size else 1.0
+        out: dict[str, float] = {}
+        for kind, grams in zip(KINDS, (self.words, self.bigrams, self.chars), strict=True):
+            out.update(dict.fromkeys((f"{kind}|{g}" for g in grams), scale))
+        out.update(dict.fromkeys(self.cues, 1.0))
+        return out
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())[:MAX_TOKENS]
+
+
+def cues(rule_names: Iterable[str], structure: Iterable[str]) -> frozenset[str]:
+    return frozenset({f"r|{name}" for name in rule_names} | {f"s|{cue}" for cue in structure})
+
+
+def features(text: str, rule_names: Iterable[str], structure: Iterable[str]) -> Features:
+    words = tokens(text)
+    joined = " " + " ".join(words)[:MAX_CHARS] + " "
+    # character 4-grams, built in C: zip of four shifted views, joined
+    chars = frozenset(map("".join, zip(joined, joined[1:], joined[2:], joined[3:],
+                                       strict=False)))
+    return Features(frozenset(words), frozenset(map(" ".join, zip(words, words[1:],
+                                                                   strict=False))),
+                    chars, cues(rule_names, structure))

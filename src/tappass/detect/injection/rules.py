@@ -1,0 +1,314 @@
+"""Hand-written injection rules: what an attack *does*, not the words one data set used.
+
+Each rule names a technique (instruction override, prompt leak, jailbreak persona, role
+hijack, fake conversation turns, directives hidden in data, ...) and carries a score: the
+confidence that a text matching it alone is an attack. Rules that also fire on ordinary
+text ("ignore a failing test", "submit the form", "unrestricted exploration") are
+deliberately absent or weak; the linear model weighs the weak signals together.
+
+Explanations are fixed strings: a finding never carries the matched text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# object of an override: what an attacker wants the model to drop
+_WHAT = (r"(?:instructions?|prompts?|rules?|directives?|guidelines?|commands?|context|tasks?|"
+         r"assignments?|messages?|information|orders?|constraints?|restrictions?|programming|"
+         r"training|policies|policy|conversation|input|text|everything|all)")
+_BEFORE = (r"(?:previous|prior|above|earlier|preceding|former|original|initial|old|system|"
+           r"existing|foregoing|given|default|current|developer|safety)")
+_DROP = (r"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|skip|override|overriding|"
+         r"bypass|neglect|abandon|discard|set aside|pay no attention to|do not follow|"
+         r"don'?t follow|stop following|no longer follow|throw away|delete|erase|clear)")
+_FILL = r"(?:\s+(?:all|any|the|your|my|every|these|those|of|each|other|its|that|this))*"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str          # technique, used as the finding type
+    score: float       # confidence when this rule alone matches
+    explanation: str
+    pattern: re.Pattern[str]
+    gate: tuple[str, ...] = ()   # lower-case substrings, one of which every match contains
+
+    def search(self, text: str, lowered: str) -> re.Match[str] | None:
+        """A match, if any; `lowered` is `text.lower()`.
+
+        Every match contains a gate word, so the expression runs only on windows around
+        the gate words' occurrences (found by substring search, far cheaper than a regular
+        expression scanning every position): the cost follows the hits, not the length."""
+        if not self.gate:
+            return self.pattern.search(text)
+        windows = _windows(lowered, self.gate) if len(lowered) == len(text) else None
+        if windows is None:   # short text, too many hits, or lower() changed the length
+            if not any(word in lowered for word in self.gate):
+                return None
+            return self.pattern.search(text)
+        for start, end in windows:
+            match = self.pattern.search(text, start, end)
+            if match is not None:
+                return match
+        return None
+
+
+WINDOW_BACK = 200     # a match may start this far before its gate word ...
+WINDOW_AHEAD = 450    # ... and end this far after it
+MAX_WINDOWS = 32
+
+
+def _windows(lowered: str, gate: tuple[str, ...]) -> list[tuple[int, int]] | None:
+    """Merged (start, end) windows around each gate word; None: search the whole text."""
+    size = len(lowered)
+    if size <= 2 * (WINDOW_BACK + WINDOW_AHEAD):
+        return None
+    spans: list[tuple[int, int]] = []
+    for word in gate:
+        at = lowered.find(word)
+        while at != -1:
+            spans.append((max(0, at - WINDOW_BACK), min(size, at + len(word) + WINDOW_AHEAD)))
+            if len(spans) > MAX_WINDOWS:
+                return None
+            at = lowered.find(word, at + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _rule(name: str, score: float, explanation: str, pattern: str, flags: int = 0,
+          gate: str = "", case: bool = False) -> Rule:
+    flags |= 0 if case else re.IGNORECASE
+    words = tuple(word for word in gate.split(",") if word)
+    return Rule(name, score, explanation, re.compile(pattern, flags), words)
+
+
+def build_rules() -> tuple[Rule, ...]:
+    """All rules, compiled (called once by the cached detector loader)."""
+    return (
+        _rule("instruction_override", 0.97,
+              "asks the model to drop its previous instructions",
+              rf"\b{_DROP}{_FILL}\s+(?:{_BEFORE}\s+)?(?:\w+\s+)?{_WHAT}\s+"
+              rf"(?:above|before|so far|you (?:were|have been) given|given to you|"
+              rf"(?:that )?(?:came|come) before)\b"
+              rf"|\b{_DROP}{_FILL}\s+{_BEFORE}\s+(?:\w+\s+)?{_WHAT}\b"
+              rf"|\b{_DROP}\s+(?:all|everything)(?:\s+(?:that|which|i|you|we))?\s+"
+              rf"(?:above|before|previously|so far|(?:was |were |have been )?(?:said|told|"
+              rf"written|given|mentioned))\b"
+              rf"|\b{_DROP}\s+(?:all|any)\s+(?:of\s+)?(?:your|the|my)\s+{_WHAT}\b",
+              gate=("ignor,disregard,forget,skip ,overrid,bypass,neglect,abandon,discard,"
+                    "set aside,pay no attention,t follow,stop follow,longer follow,throw away,"
+                    "delete all,delete your,delete any,delete the previous,erase,clear all,"
+                    "clear your,clear any,clear the previous,skip all,skip your,skip any,"
+                    "skip the previous")),
+        _rule("instruction_override", 0.95,
+              "asks the model to drop its previous instructions (German, French, Spanish)",
+              r"\b(?:ignorier\w*|vergiss|vergessen sie|vergesst|missachte\w*)\b.{0,40}?"
+              r"\b(?:alles|alle\w*|vorherig\w*|bisherig\w*|obig\w*|vorig\w*|anweisung\w*|"
+              r"befehl\w*|aufgabe\w*|informationen)\b"
+              r"|\babweichend\s+(?:zu|von)\s+(?:den\s+)?(?:vorherigen|bisherigen|obigen)\b"
+              r"|\b(?:zaboravi|zapomnij|zabudi)\b"
+              r"|\b(?:ignore[zr]|oublie[zr]?)\b.{0,30}\b(?:instructions?|consignes?|"
+              r"pr[ée]c[ée]dent\w*)\b"
+              r"|\b(?:ignora|olvida)\w*\b.{0,30}\b(?:instrucciones|anteriores|todo)\b",
+              gate=("ignor,vergiss,vergessen,vergesst,missacht,abweichend,zaboravi,zapomnij,"
+                    "zabudi,oubli,olvid")),
+        _rule("instruction_override", 0.85,
+              "tells the model to disregard everything it was given",
+              r"\b(?:ignore|forget|disregard)\s+(?:about\s+)?(?:everything|all of (?:the|that)|"
+              r"the above|above|what you(?:'ve| have)? been told|what (?:i|we) said)\b"
+              r"|\bdespite what you(?:'ve| have) been told\b"
+              r"|\b(?:do not|don'?t)\s+answer\s+(?:this|the)\s+question\s*,?\s*(?:but|just|"
+              r"instead)\b",
+              gate="ignore,forget,disregard,despite,answer"),
+        _rule("new_instructions", 0.85,
+              "announces new instructions that replace the task",
+              r"\b(?:your|the|my)\s+(?:new|real|actual|true|next|only)\s+"
+              r"(?:task|instructions?|goal|mission|objective|job)\s+(?:is|are|will be)\b"
+              r"|\bnow\s+(?:comes?|follows?|here (?:is|are))\s+(?:a\s+|your\s+)?"
+              r"(?:new|another|different)\s+(?:tasks?|instructions?)"
+              r"|\bnew\s+(?:tasks?|instructions?)\s+follow"
+              r"|\b(?:neue|nächste)\s+(?:aufgabe|anweisung)\w*\b"
+              r"|\b(?:updated|new|revised|real)\s+(?:system\s+)?(?:instructions|prompt)\s*:",
+              gate=("new task,new instruction,new goal,new mission,new objective,new job,"
+                    "real task,real instruction,actual task,actual instruction,true task,"
+                    "true instruction,next task,next instruction,only task,only instruction,"
+                    "real goal,true goal,only goal,new tasks,another task,different task,"
+                    "tasks follow,instructions follow,neue,nächste,updated system,"
+                    "updated instruction,updated prompt,new system,new prompt,revised,"
+                    "real prompt")),
+        _rule("prompt_leak", 0.9,
+              "asks the model to reveal its system prompt or instructions",
+              r"\b(?:print|reveal|show|repeat|output|display|disclose|leak|dump|return|echo|"
+              r"spell out|recite|write out|tell me|give me|share|list)\s+"
+              r"(?:me\s+|us\s+|out\s+)?(?:all\s+)?(?:of\s+)?(?:your|the|its|this)\s+"
+              r"(?:(?:full|entire|complete|exact|original|initial|hidden|secret|internal|"
+              r"first|whole)\s+)*(?:system\s+(?:prompt|message|instructions)|"
+              r"(?:initial|original|hidden|secret|internal|pre-?)\s*(?:prompt|instructions)|"
+              r"prompt\s+(?:text|above)|instructions\s+(?:above|you were given)|"
+              r"(?:prompt|instructions)\b(?=\s*(?:verbatim|word for word|above|$|[.!]))|"
+              r"prompts?\s+texts?)"
+              r"|\b(?:what|which)\s+(?:is|are|was|were)\s+(?:your|the)\s+(?:system\s+prompt|"
+              r"(?:initial|original|hidden|secret)\s+(?:prompt|instructions))"
+              r"|\brepeat\s+(?:the\s+)?(?:words|text|everything)\s+above\b"
+              r"|\b(?:zeige?|gib)\b.{0,20}\b(?:prompt|anweisungen)\b",
+              gate="prompt,instruction,repeat,anweisung"),
+        _rule("jailbreak_persona", 0.95,
+              "known jailbreak persona or mode (DAN, developer mode, jailbroken)",
+              r"\bdo anything now\b|\b(?:developer|god|jailbreak|dan|dude|evil|unrestricted|"
+              r"unfiltered|debug|sudo)\s+mode\b|\bjailbroken\b|\bjailbreak\s*[:\[]|"
+              r"\bjailbreak(?:ed)?\s+(?:version|mode|"
+              r"prompt|persona|response)\b|"
+              r"\bstay in character\b|\bbreak(?:ing)? character\b|\bAIM\b.{0,60}"
+              r"\bmachiavellian\b|\bantiGPT\b|\bBetterDAN\b|\[🔓|🔓\s*JAILBREAK",
+              gate="anything now,mode,jailbr,character,machiavellian,antigpt,betterdan,🔓"),
+        _rule("jailbreak_persona", 0.95,
+              "the DAN persona",
+              r"\bDAN\b(?=.{0,200}\b(?i:anything|rules|restrictions|openai|chatgpt|filter|"
+              r"policy|policies|character)\b)", re.DOTALL, case=True,
+              gate="dan"),
+        _rule("jailbreak_no_limits", 0.9,
+              "tells the model it has no rules, filters or ethics",
+              r"\b(?:no|without|free (?:of|from)|freed from|not bound by|unbound by|beyond|"
+              r"ignores?|abandons?|bypass(?:es)?|devoid of|zero)\s+(?:any\s+)?(?:\w+\s+)?"
+              r"(?:ethical|moral|content|safety|openai|programming|censorship)\s*"
+              r"(?:and\s+\w+\s+)?(?:restrictions|limitations|filters?|guidelines|rules|"
+              r"principles|policies|policy|boundaries|constraints|standards|considerations|"
+              r"protocols)\b"
+              r"|\b(?:never|not|won'?t|cannot|can'?t)\s+(?:ever\s+)?(?:refuse|decline|reject)\s+"
+              r"(?:a|any|to answer|an?y? (?:request|question|order|prompt))"
+              r"|\beven if it(?:'s| is)\s+(?:illegal|unethical|immoral|harmful|dangerous|"
+              r"offensive|inappropriate)"
+              r"|\b(?:doesn'?t|does not|don'?t|do not|never)\s+(?:have to\s+|need to\s+)?"
+              r"(?:follow|abide by|adhere to|care about|comply with)\s+(?:any\s+)?"
+              r"(?:openai|ethical|moral|content|safety)?\s*(?:rules|guidelines|policies|"
+              r"polic(?:y|ies)|ethics|morals|restrictions|laws)"
+              r"|\bregardless of\s+(?:how\s+)?(?:legality|ethics|morality|(?:it(?:'s| is)\s+)?"
+              r"(?:illegal|immoral|unethical|harmful))",
+              gate=("restriction,limitation,filter,guideline,rule,principle,polic,boundar,"
+                    "constraint,standard,consideration,protocol,refuse,decline,reject,"
+                    "illegal,unethical,immoral,harmful,dangerous,offensive,inappropriate,"
+                    "ethic,moral,law,legality")),
+        _rule("role_hijack", 0.8,
+              "redefines who the model is from now on",
+              r"\bfrom now on,?\s+(?:you|your|act|respond|answer|behave|pretend|only)\b",
+              gate="from now on"),
+        _rule("role_hijack", 0.8,
+              "redefines who the model is from now on",
+              r"\byou\s+are\s+no\s+longer\s+(?:an?\s+)?(?:ai|chatgpt|assistant|language model|"
+              r"bound|restricted|limited|claude|gpt)",
+              gate="no longer"),
+        _rule("role_hijack", 0.8,
+              "redefines who the model is from now on",
+              r"\b(?:ab (?:jetzt|sofort)|von nun an)\b.{0,30}\b(?:du|sie|bist)\b",
+              gate="ab jetzt,ab sofort,von nun an"),
+        _rule("role_hijack", 0.5,
+              "assigns the model a new identity",
+              r"\b(?:now,?\s+you\s+are|you\s+are\s+now|you\s+will\s+now\s+(?:act|be|play|"
+              r"pretend))\b",
+              gate="you are,you will now"),
+        _rule("new_instructions", 0.8,
+              "stops the task abruptly and gives a new command",
+              r"\b(?:stop|halt|end)\s*[:!\-]+\s*(?:now\s+)?(?:write|say|print|output|answer|"
+              r"respond|tell|repeat|type)\b",
+              gate="stop:,stop!,stop -,stop-,stop :,halt,end:,end!,end -,end-"),
+        _rule("forced_output", 0.5,
+              "dictates the exact words the model must say",
+              r"\b(?:just|only|simply)\s+(?:say|output|print|write|reply|respond|answer)\b"
+              r"(?:\s+with)?\s*[:\"'“]"
+              r"|\bsay\s+(?:that\s+you|yes\b|no\b)"
+              r"|\b(?:your|the)\s+(?:only|first)\s+(?:answer|output|response|words?)\s+"
+              r"(?:is|must be|should be|will be)\b",
+              gate="just ,only ,simply ,say that,say yes,say no"),
+        _rule("role_hijack", 0.8,
+              "claims to be the model's developer or operator",
+              r"\bi\s+am\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|"
+              r"owner|operator|system administrator)\b",
+              gate="i am your,i am the"),
+        _rule("fake_turn", 0.9,
+              "contains chat-template tokens or a fake system turn",
+              r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)"
+              r"\|>|\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:system|sys_prompt|system_prompt)\s*>"
+              r"|^\s*#{2,}\s*(?:system|new instructions?|instruction override)\b"
+              r"|^\s*\[?(?:system|developer)\]?\s*(?:message|prompt|override|note)?\s*:\s*"
+              r"(?:you|ignore|new|from|the assistant|override)",
+              re.MULTILINE,
+              gate="<|,inst],sys,system,developer,#"),
+        _rule("context_end", 0.85,
+              "pretends the document or conversation has ended",
+              r"\b(?:end of|ignore the)\s+(?:the\s+)?(?:document|input|context|email|text|"
+              r"data|file|conversation|prompt|user input)\b\s*[\]\-=*#>)]*\s*$.{0,400}?"
+              r"\b(?:you|your|ignore|now|instead|new)\b"
+              r"|^\s*[-=#*]{3,}\s*(?:end|begin)\s+(?:of\s+)?(?:system|instructions?|document|"
+              r"context)\b",
+              re.MULTILINE | re.DOTALL,
+              gate="end of,ignore the,---,===,###,***"),
+        _rule("ai_addressed", 0.85,
+              "addresses an AI reading the text (hidden instructions in content)",
+              r"\b(?:note|message|attention|instructions?|important|reminder)\s+(?:to|for)\s+"
+              r"(?:the\s+|any\s+)?(?:ai|assistant|llm|language model|chatbot|agent|model|"
+              r"bot)s?\b",
+              gate=("note to,note for,message to,message for,attention to,attention for,"
+                    "instruction to,instruction for,instructions to,instructions for,"
+                    "important to,important for,reminder to,reminder for")),
+        _rule("ai_addressed", 0.85,
+              "addresses an AI reading the text (hidden instructions in content)",
+              r"\bif you are an?\s+(?:ai|llm|language model|assistant|chatbot|agent|"
+              r"automated)\b|\b(?:ai|assistant|llm|agent|model)s?\s+(?:reading|processing|"
+              r"summari[sz]ing|parsing)\s+this\b",
+              gate=("if you are,reading this,processing this,summarizing this,"
+                    "summarising this,parsing this")),
+        _rule("ai_addressed", 0.85,
+              "addresses an AI reading the text (hidden instructions in content)",
+              r"\bwhen (?:summari[sz]ing|processing|reading|analy[sz]ing) this\b.{0,60}\b"
+              r"(?:you|must|should|instead)\b",
+              gate="when summari,when processing,when reading,when analy"),
+        _rule("ai_addressed", 0.85,
+              "tells the model to hide what it does from the user",
+              r"\bdo not (?:tell|inform|mention (?:this|it) to|reveal (?:this|it) to|alert)\s+"
+              r"the user\b|\bwithout (?:telling|informing|alerting) the user\b",
+              gate="the user"),
+        _rule("exfiltration_request", 0.85,
+              "asks the model to send conversation data somewhere",
+              r"\b(?:send|forward|post|upload|email|transmit|leak|exfiltrate)\s+(?:\w+\s+){0,3}"
+              r"(?:conversation|chat history|credentials|passwords?|api keys?|secrets?|tokens?|"
+              r"system prompt|user(?:'s)? data|personal data)\s+(?:\w+\s+){0,3}"
+              r"(?:to|at)\s+(?:https?://|www\.|\S+@|the following)"
+              r"|!\[[^\]]*\]\(https?://[^)\s]*(?:\{|%7b|\$\(|<)",
+              gate="send,forward,post,upload,email,transmit,leak,exfiltrate,!["),
+        _rule("response_directive", 0.35,
+              "tells the model how to write its answer or code (a directive in data)",
+              r"\b(?:in|to|into|within|throughout|from|of|with)\s+your\s+(?:reply|response|"
+              r"answer|output|summary|code(?:base)?|solution|implementation|algorithm|"
+              r"program|script|elucidation|explanation)\b"
+              r"|\byour\s+(?:reply|response|answer)\s+(?:must|should)\b",
+              gate="your"),
+    )
+
+
+# A rule is a feature of the linear model only when it is specific on its own. Weak cues
+# ("you are now", "just say:") are pure in the training data but common in ordinary text, and
+# the model would learn them as certainties; they report their own low score instead.
+CUE_MIN_SCORE = 0.6
+
+
+def cue_names(found: list[tuple[Rule, re.Match[str]]]) -> set[str]:
+    """The model features among the matched rules."""
+    return {rule.name for rule, _ in found if rule.score >= CUE_MIN_SCORE}
+
+
+def matches(rules: tuple[Rule, ...], text: str) -> list[tuple[Rule, re.Match[str]]]:
+    """Each rule that matches `text`, with its first match."""
+    lowered = text.lower()
+    found = []
+    for rule in rules:
+        match = rule.search(text, lowered)
+        if match is not None:
+            found.append((rule, match))
+    return found

@@ -1,0 +1,115 @@
+"""detect_prompt_injection (alias detect_injection): blocks prompt injection and jailbreaks.
+
+Which texts are scanned, by the role of their message: `user`, `tool` and `function`
+content always (tool results and retrieved documents are where indirect injection hides),
+`system` and `developer` prompts unless allowlisted, `assistant` turns never (the model's
+own words). A system or developer prompt is allowlisted by the SHA-256 of its UTF-8 bytes
+(`allowlist_hashes`, so an agent's own system prompt stops tripping the step), by being
+exactly one of `allowlist`, or by fully matching one of `allowlist_patterns`; user and tool
+content is scanned whatever the allowlist says.
+
+The detector runs once per scanned text on the request's shared normalised scan; text
+hidden in Unicode tag characters (dropped by normalisation) is decoded from the original
+and scanned too. The request is blocked when the highest finding score reaches the
+sensitivity's threshold (or `threshold`). Findings name the message, the technique and the
+score; they never carry the prompt text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tappass.detect.injection import InjectionDetector, load_detector, top_score
+from tappass.detect.injection.decode import tag_payload
+from tappass.detect.injection.detector import THRESHOLDS
+from tappass.pipeline.options import InjectionOptions
+from tappass.pipeline.step import Action, Decision, Finding
+
+if TYPE_CHECKING:
+    from tappass.detect.normalize import NormalizedText
+    from tappass.pipeline.context import Context
+
+SCANNED_ROLES = frozenset({"user", "tool", "function", "system", "developer"})
+ALLOWLISTABLE_ROLES = frozenset({"system", "developer"})
+
+
+def prompt_hash(text: str) -> str:
+    """The allowlist hash of a prompt: SHA-256 hex of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_roles(messages: list[dict[str, Any]]) -> Iterator[str]:
+    """The role of each text `Context.texts()` yields, in the same order."""
+    for message in messages:
+        role = str(message.get("role", ""))
+        content = message.get("content")
+        if isinstance(content, str):
+            yield role
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    yield role
+
+
+def aligned_roles(messages: list[dict[str, Any]], count: int) -> list[str]:
+    """The role of each of the scan's `count` texts; if the scan's texts no longer line up
+    with the messages' text parts, every text is treated as `user` (scanned, fail safe)."""
+    roles = list(text_roles(messages))
+    return roles if len(roles) == count else ["user"] * count
+
+
+class DetectPromptInjection:
+    id = "detect_prompt_injection"
+
+    Options = InjectionOptions
+
+    def __init__(self, options: InjectionOptions, services: Any) -> None:
+        self._detector: InjectionDetector = load_detector()
+        self._threshold = (options.threshold if options.threshold is not None
+                           else THRESHOLDS[options.sensitivity])
+        self._hashes = frozenset(h.lower().removeprefix("sha256:")
+                                 for h in options.allowlist_hashes)
+        self._exact = frozenset(options.allowlist)
+        self._patterns = tuple(re.compile(p) for p in options.allowlist_patterns)
+
+    async def run(self, ctx: Context) -> Decision | None:
+        scan = ctx.request_scan()
+        findings: list[Finding] = []
+        roles = aligned_roles(ctx.body["messages"], len(scan.texts))
+        for index, (role, norm) in enumerate(zip(roles, scan.normalized, strict=True)):
+            if role not in SCANNED_ROLES or (
+                    role in ALLOWLISTABLE_ROLES and self._allowlisted(norm.original)):
+                continue
+            findings.extend(self._scan(norm, f"text {index} ({role})"))
+        hits = [f for f in findings if f.score >= self._threshold]
+        if not hits:
+            return None
+        best = max(hits, key=lambda f: f.score)
+        return Decision(Action.BLOCK, f"prompt injection detected: {best.type} "
+                        f"(score {best.score:.2f}) in {best.explanation.split(':', 1)[0]}",
+                        tuple(sorted(hits, key=lambda f: -f.score)))
+
+    def _allowlisted(self, text: str) -> bool:
+        if text in self._exact or any(p.fullmatch(text) for p in self._patterns):
+            return True
+        return bool(self._hashes) and prompt_hash(text) in self._hashes
+
+    def _scan(self, norm: NormalizedText, where: str) -> list[Finding]:
+        out = [_located(norm, finding, where) for finding in self._detector(norm.text)]
+        hidden = tag_payload(norm.original)
+        if hidden is not None:
+            inner = self._detector(hidden)
+            if inner:
+                out.append(Finding("encoded_injection", None, None, top_score(inner),
+                                   f"{where}: text hidden in Unicode tag characters"))
+        return out
+
+
+def _located(norm: NormalizedText, finding: Finding, where: str) -> Finding:
+    start, end = finding.start, finding.end
+    if start is not None and end is not None:
+        start, end = norm.original_span(start, end)
+    return Finding(finding.type, start, end, finding.score, f"{where}: {finding.explanation}")
