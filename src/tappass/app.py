@@ -25,6 +25,7 @@ from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
+from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
@@ -32,7 +33,6 @@ from tappass.server import agents, audit, health, openai, openapi, pipelines
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
-from tappass.state import LocalState
 from tappass.storage.startup import open_store
 
 log = logging.getLogger("tappass")
@@ -87,7 +87,7 @@ async def start_services(settings: Settings) -> Services:
               file=sys.stderr, flush=True)
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
     services = Services(settings=settings, store=store, providers=Providers(settings),
-                        state=LocalState(), audit=recorder, admin_key_hash=admin_hash,
+                        kv=await open_kv(settings), audit=recorder, admin_key_hash=admin_hash,
                         changes=ChangeSignal(_signal_path(settings)))
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
@@ -112,6 +112,7 @@ def _signal_path(settings: Settings) -> Path | None:
 
 async def stop_services(services: Services) -> None:
     await services.streams.close()  # streams cut by the shutdown, recorded before the last write
+    await services.kv.close()
     await services.catalog.close()
     await services.audit.close()
     await services.providers.close()

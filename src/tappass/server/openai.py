@@ -28,6 +28,8 @@ from tappass.server.chat_request import parse_chat_request
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
 from tappass.server.responses import JSON, blocked_body, error
 from tappass.server.streaming import open_stream, stream_body
+from tappass.sessions import session_id_from
+from tappass.spend import settle_request
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -44,6 +46,7 @@ def _headers(ctx: Context) -> dict[str, str]:
         "X-TapPass-Mode": ctx.mode,
         "X-TapPass-Flags": format_flags(ctx.flags),
         "X-TapPass-Steps": ", ".join(f"{r.step}={r.verdict.value}" for r in ctx.results),
+        "X-Session-Id": ctx.session_id,
     }
     would_block = ctx.would_block
     if would_block:
@@ -104,6 +107,7 @@ async def chat_completions(request: Request) -> Response:
         pipeline = services.catalog.for_agent(agent)
         body = parse_chat_request(await request.body())
         flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+        session_id = session_id_from(request.headers.get("x-session-id"))
     except FlagLocked as exc:
         return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked")
     except RequestError as exc:
@@ -120,8 +124,14 @@ async def chat_completions(request: Request) -> Response:
                      type="governance_error", code="pipeline_invalid", retryable=False,
                      audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
-                  flags=flags, session_id=request.headers.get("x-session-id"), body=body)
-    return await _govern(ctx)
+                  flags=flags, session_id=session_id, body=body)
+    response: Response | None = None
+    try:
+        response = await _govern(ctx)
+        return response
+    finally:
+        if not isinstance(response, StreamingResponse):  # a stream settles when it ends
+            await settle_request(ctx)
 
 
 async def _govern(ctx: Context) -> Response:
