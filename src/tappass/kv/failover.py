@@ -46,7 +46,7 @@ class FailoverKV:
         self.up = False
         self.down_since = time.time()
         log.warning("Redis at %s is unreachable (%s): rate limits, budgets and sessions "
-                    "are counted per worker until it answers again", self.where, exc)
+                    "are counted per worker until it is reachable", self.where, exc)
         if self._retry is None or self._retry.done():
             self._retry = asyncio.get_running_loop().create_task(self._reconnect())
 
