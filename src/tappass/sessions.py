@@ -15,7 +15,9 @@ Steps use the request's session as `ctx.session` (every method is one atomic ope
     await ctx.session.add_taint({"pii", "salary"})
 
 `turns` (calls sent upstream) and `cost_usd` (spent plus reserved by calls in flight) are
-kept by the budget accounting (`tappass.spend`); steps only read them.
+kept by the budget accounting (`tappass.spend`); steps only read them. For a session the
+gateway started they count from the first request that names it (unless `session_budget`
+caps it), so one-shot requests leave no counters behind.
 """
 
 from __future__ import annotations

@@ -111,10 +111,14 @@ async def settle_request(ctx: Context) -> None:
         cost = max(ledger.held(day), ledger.held(spend))
     else:
         cost = 0
+    deltas = [Delta(day, cost, DAY_TTL, create=False)]
+    # a session the gateway started is counted once the agent names it (or a step reserved
+    # on it): one-shot requests must not leave two keys each behind
+    turns = session.turns_key
+    if session.supplied or ledger.held(spend) or ledger.held(turns):
+        deltas += [Delta(spend, cost, session.ttl), Delta(turns, int(called), session.ttl)]
     try:
-        await ledger.settle([Delta(day, cost, DAY_TTL, create=False),
-                             Delta(spend, cost, session.ttl),
-                             Delta(session.turns_key, 1 if called else 0, session.ttl)])
+        await ledger.settle(deltas)
     except Exception:  # accounting must never turn an answered request into a failure
         log.exception("settling the spend of %s failed", ctx.audit_id)
 

@@ -79,3 +79,16 @@ async def test_an_unreachable_redis_answers_from_memory() -> None:
         assert not kv.up and "Error" in kv.last_error
     finally:
         await kv.close()
+
+
+def test_the_gateway_imports_the_redis_client_only_for_a_redis_url() -> None:
+    import subprocess
+    import sys
+
+    code = ("import asyncio, sys\nfrom tappass.app import create_app\nfrom tappass.kv import "
+            "open_kv\nfrom tappass.settings import load_settings\n"
+            "asyncio.run(open_kv(load_settings(storage='memory')))\n"
+            "print('redis' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

@@ -35,8 +35,11 @@ async def test_a_new_session_id_is_returned_and_audited(gateway: Gateway) -> Non
     session = fresh.headers["x-session-id"]
     assert session.startswith("ses_")
     assert (await gateway.event(fresh.headers["x-tappass-audit-id"]))["session_id"] == session
+    turns = f"s:bot:{session}:turns"
+    assert await gateway.services.kv.get_ints([turns]) == [0]   # one-shot: nothing kept
     again = await gateway.chat(key, headers={"X-Session-Id": session})
     assert again.headers["x-session-id"] == session
+    assert await gateway.services.kv.get_ints([turns]) == [1]   # named: counted from here
 
 
 async def test_an_invalid_session_id_is_refused_naming_the_header(gateway: Gateway) -> None:
@@ -146,3 +149,15 @@ async def test_session_api_for_other_steps() -> None:
         {"send_email": "h1"}, 0.5, frozenset({"pii", "salary"}))
     assert len(state.tool_calls) == 2 and state.turns == 0
     assert (await other_agent.state()).tool_hashes == {}          # sessions are per agent
+
+
+async def test_a_streamed_call_is_settled_when_the_stream_ends(proxied: Gateway) -> None:
+    key = await proxied.add_agent("bot", preset="standard",
+                                  flags={"budget": "custom:1:0.0003"})
+    response = await proxied.chat(key, PROMPT, model="gpt-4o", max_tokens=5, stream=True,
+                                  headers={"X-Session-Id": "st"})
+    assert response.status_code == 200 and response.headers["x-session-id"] == "st"
+    assert response.text.endswith("data: [DONE]\n\n")
+    kv = proxied.services.kv
+    assert await kv.get_ints(["s:bot:st:spend", "s:bot:st:turns"]) == [
+        usd_units(CALL_COST), 1]

@@ -1,7 +1,7 @@
 """The in-process key-value store: the default, and the fallback while Redis is down.
 
 Operations never await in the middle, so each is atomic within the worker. Keys expire
-lazily (checked on access) and the oldest keys go first when there are more than
+lazily (checked on access) and the least recently written go first when there are more than
 `max_keys`.
 """
 
@@ -61,9 +61,7 @@ class MemoryKV:
             self._evict()
 
     def _evict(self) -> None:
-        now = time.monotonic()
-        for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
-            del self._data[key]
+        """Drop the least recently written keys (expired ones go when they are read)."""
         while len(self._data) > self._max_keys:
             del self._data[next(iter(self._data))]
 
