@@ -15,7 +15,8 @@ from tappass.errors import ConfigError
 from tappass.kv.base import Counter, Delta, KVUnavailable, Reserved
 
 T = TypeVar("T")
-TIMEOUT = 0.5  # seconds for a connect or a command: a slow Redis must not stall requests
+TIMEOUT = 1.0  # seconds for a connect, a command or a free connection: then Redis is down
+MAX_CONNECTIONS = 32  # per worker; more requests at once wait for a free connection
 
 # KEYS: counters. ARGV, four per counter: amount, ttl, cap, seed ("" = none).
 RESERVE = """
@@ -76,14 +77,16 @@ return string.format('%.6f', wait)
 
 def _client(url: str) -> Any:
     try:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
     except ImportError:
         raise ConfigError("TAPPASS_KV_URL is a redis:// URL but the Redis client is not "
                           "installed: pip install 'tappass[redis]'") from None
-    return Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
-                          retry=Retry(NoBackoff(), 0), decode_responses=True)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=TIMEOUT, socket_timeout=TIMEOUT,
+        socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0), decode_responses=True)
+    return Redis.from_pool(pool)  # closing the client closes the pool
 
 
 class RedisKV:
