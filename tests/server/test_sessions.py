@@ -161,3 +161,14 @@ async def test_a_streamed_call_is_settled_when_the_stream_ends(proxied: Gateway)
     kv = proxied.services.kv
     assert await kv.get_ints(["s:bot:st:spend", "s:bot:st:turns"]) == [
         usd_units(CALL_COST), 1]
+
+
+async def test_without_a_session_the_day_budget_starts_from_the_audit_trail(
+        proxied: Gateway) -> None:
+    key = await proxied.add_agent("bot", preset="standard",
+                                  flags={"budget": "custom:1:0.0002"})
+    assert [(await _priced(proxied, key, None)).status_code for _ in range(2)] == [200, 200]
+    proxied.services.kv = MemoryKV()   # a worker (or a Redis) that has not counted today yet
+    blocked = await _priced(proxied, key, None)
+    assert blocked.status_code == 403
+    assert "per day (spent $0.00015)" in blocked.json()["error"]["message"]

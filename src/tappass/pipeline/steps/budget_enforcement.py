@@ -56,11 +56,11 @@ class BudgetEnforcement:
         cap = min(caps)
         session = ctx.session
         units, limit = usd_units(estimate), usd_units(cap)
-        day = Counter(day_key(ctx.agent.name), units, DAY_TTL, seed=None,
-                      cap=None if session.supplied else limit)
-        own = Counter(session.spend_key, units, session.ttl,
-                      cap=limit if session.supplied else None)
-        result = await ctx.ledger.reserve([day, own], seed=self._day_seed(ctx))
+        counters = [Counter(day_key(ctx.agent.name), units, DAY_TTL, seed=None,
+                            cap=None if session.supplied else limit)]
+        if session.supplied:
+            counters.append(Counter(session.spend_key, units, session.ttl, cap=limit))
+        result = await ctx.ledger.reserve(counters, seed=self._day_seed(ctx))
         if result.status == "ok":
             return None
         window = "session" if session.supplied else "day"
