@@ -112,11 +112,11 @@ def _signal_path(settings: Settings) -> Path | None:
 
 async def stop_services(services: Services) -> None:
     await services.streams.close()  # streams cut by the shutdown, recorded before the last write
-    await services.kv.close()
     await services.catalog.close()
     await services.audit.close()
     await services.providers.close()
     await services.store.close()
+    await services.kv.close()
 
 
 def _watch_shutdown(services: Services) -> Callable[[], None]:
