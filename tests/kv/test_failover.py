@@ -92,3 +92,16 @@ def test_the_gateway_imports_the_redis_client_only_for_a_redis_url() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", "Failed"), ("", "Skipped")])
+def test_a_missing_test_redis_fails_under_ci_and_skips_otherwise(
+        monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str) -> None:
+    from tests.support.fake_upstream import free_port
+    from tests.support.redis import redis_url
+
+    monkeypatch.setenv("TAPPASS_TEST_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(BaseException) as caught:
+        redis_url()
+    assert type(caught.value).__name__ == outcome
