@@ -14,9 +14,9 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-# the gateway, the PostgreSQL driver and the test tools
+# the gateway, the PostgreSQL and Redis clients and the test tools
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[postgres,test]'
+	$(BIN)/pip install -q -e '.[postgres,redis,test]'
 	touch $@ $(VENV)/.installed-run
 
 # Ctrl-C (or SIGTERM) stops the gateway cleanly: `tappass up` then exits 0, and should it

@@ -22,5 +22,5 @@ def test_every_setting_and_planned_variable_is_documented() -> None:
 def test_inert_variables_split_planned_from_unknown() -> None:
     env = {"TAPPASS_PORT": "1", "TAPPASS_URL": "x", "TAPPASS_KV_URL": "redis://r",
            "TAPPASS_OPA_URL": "http://opa", "TAPPASS_PROT": "1", "OPENAI_API_KEY": "k"}
-    assert inert_variables(env) == (["TAPPASS_KV_URL", "TAPPASS_OPA_URL"], ["TAPPASS_PROT"])
+    assert inert_variables(env) == (["TAPPASS_OPA_URL"], ["TAPPASS_PROT"])  # KV_URL works now
     assert {"TAPPASS_OPENAI_API_KEY", "TAPPASS_API_KEY", "TAPPASS_FLAGS"} <= known_variables()

@@ -27,6 +27,7 @@ from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
 from tappass.clip import clip
+from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
@@ -36,7 +37,6 @@ from tappass.server.body_limit import BodyLimit
 from tappass.server.responses import error
 from tappass.services import Services
 from tappass.settings import Settings, load_settings
-from tappass.state import LocalState
 from tappass.storage.startup import open_store
 from tappass.vault.service import Vault
 
@@ -102,7 +102,7 @@ async def start_services(settings: Settings) -> Services:
     await key_vault.load()
     services = Services(settings=settings, store=store,
                         providers=Providers(settings, key_vault.get),
-                        state=LocalState(), audit=recorder, admin_key_hash=admin_hash,
+                        kv=await open_kv(settings), audit=recorder, admin_key_hash=admin_hash,
                         changes=ChangeSignal(_signal_path(settings)), vault=key_vault)
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
@@ -137,6 +137,7 @@ async def stop_services(services: Services) -> None:
     await services.audit.close()
     await services.providers.close()
     await services.store.close()
+    await services.kv.close()
 
 
 def _watch_shutdown(services: Services) -> Callable[[], None]:

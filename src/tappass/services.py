@@ -12,11 +12,11 @@ from tappass.server.streaming import OpenStreams
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
     from tappass.audit.recorder import AuditRecorder
+    from tappass.kv import KV
     from tappass.pipeline.catalog import PipelineCatalog
     from tappass.providers.registry import Providers
     from tappass.server.auth_flood import AuthFloodGuard
     from tappass.settings import Settings
-    from tappass.state import LocalState
     from tappass.storage.base import Store
     from tappass.vault.service import Vault
 
@@ -26,7 +26,7 @@ class Services:
     settings: Settings
     store: Store
     providers: Providers
-    state: LocalState
+    kv: KV                  # shared state: rate limits, budgets, sessions
     audit: AuditRecorder
     admin_key_hash: str = ""
     started_at: float = field(default_factory=time.time)

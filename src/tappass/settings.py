@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     storage: StorageKind | None = None
     database_url: str | None = None
     kv_url: str | None = None
+    kv_prefix: str = Field(default="tappass:", min_length=1, max_length=64)
+    kv_retry_seconds: float = Field(default=5.0, gt=0, le=300)  # Redis down: retry interval
+    session_ttl: int = Field(default=86_400, ge=60)  # session state kept after its last use
     admin_api_key: SecretStr | None = None
     default_preset: str = "standard"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -223,7 +226,6 @@ NOT_IMPLEMENTED = {
     "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
 "TAPPASS_JWT_SECRET": "dashboard sessions",
     "TAPPASS_LICENSE": "licensing (the open-source gateway needs none)",
-    "TAPPASS_KV_URL": "shared counters (today they are per process)",
 }
 # read by the CLI and the SDK, not by the gateway
 CLIENT_VARIABLES = frozenset({"TAPPASS_URL", "TAPPASS_API_KEY", "TAPPASS_FLAGS"})

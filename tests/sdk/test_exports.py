@@ -12,7 +12,7 @@ from tappass.sdk import _errors
 
 HEAVY = ("starlette", "uvicorn", "aiohttp", "aiosqlite", "asyncpg", "pydantic",
          "pydantic_settings", "yaml", "orjson", "openai", "tappass.app", "tappass.server",
-         "tappass.storage", "tappass.pipeline")
+         "tappass.storage", "tappass.pipeline", "tappass.kv", "redis")
 
 
 def test_exported_members_are_sorted_and_complete() -> None:

@@ -3,6 +3,10 @@
 Built once per request after the body is parsed; steps read `body` (the request as it will
 be sent upstream), write only the fields they own, and keep private state under
 `state[step_id]`.
+
+`ctx.session` is the request's session (shared state across the agent's turns, see
+`tappass.sessions`); `ctx.ledger` holds what the request reserved on the budget counters
+(see `tappass.spend`). Both are built on first use.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.detect.scan import Scan
 from tappass.pipeline.step import Finding, Phase, Verdict
+from tappass.sessions import Session
+from tappass.spend import Ledger
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -44,7 +50,8 @@ class StepResult:
 
 class Context:
     __slots__ = (
-        "audit_id", "services", "agent", "pipeline", "flags", "mode", "session_id",
+        "audit_id", "services", "agent", "pipeline", "flags", "mode", "_session_header",
+        "_session", "_ledger",
         "body", "model", "stream", "client_wants_usage", "provider", "upstream_model",
         "response", "response_bytes", "chunks", "usage", "cost_usd", "classification",
         "results", "started", "upstream_ms", "state", "_request_scan",
@@ -59,7 +66,9 @@ class Context:
         self.pipeline = pipeline
         self.flags = flags
         self.mode = flags.get("mode", "enforce")
-        self.session_id = session_id
+        self._session_header = session_id   # as the caller sent it (None: a new session)
+        self._session: Session | None = None
+        self._ledger: Ledger | None = None
         self.body = body
         self.model: str = body["model"]
         self.stream: bool = bool(body.get("stream"))
@@ -78,6 +87,24 @@ class Context:
         self.upstream_ms: float | None = None
         self.state: dict[str, Any] = {}
         self._request_scan: Scan | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            services = self.services
+            self._session = Session(services.kv, self.agent.name, self._session_header,
+                                    services.settings.session_ttl)
+        return self._session
+
+    @property
+    def session_id(self) -> str:
+        return self.session.id
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self.services.kv)
+        return self._ledger
 
     def texts(self) -> list[str]:
         """The text parts of every message, in order (for scanners)."""

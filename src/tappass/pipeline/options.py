@@ -94,8 +94,10 @@ class BudgetOptions(StepOptions):
 
 
 class SessionBudgetOptions(StepOptions):
-    budget_usd: float | None = Field(default=None, gt=0)
-    max_calls: int | None = Field(default=None, ge=1)
+    budget_usd: float | None = Field(default=None, gt=0,
+                                     description="cap on one session's USD spend")
+    max_calls: int | None = Field(default=None, ge=1,
+                                  description="cap on the calls one session sends upstream")
 
 
 class PiiOptions(Detector):
@@ -211,8 +213,10 @@ class ModelRoutingOptions(StepOptions):
 
 
 class LoopGuardOptions(StepOptions):
-    max_repeats: int = Field(default=5, ge=1)
-    window_seconds: float = Field(default=60.0, gt=0)
+    max_repeats: int = Field(default=5, ge=1,
+                             description="times the same tool call may be made; one more blocks")
+    window_seconds: float = Field(default=60.0, gt=0,
+                                  description="session_loop_guard: how far back calls count")
 
 
 class OutputConstraintsOptions(StepOptions):

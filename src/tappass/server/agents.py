@@ -81,8 +81,6 @@ async def update_agent(request: Request) -> Response:
         agent = await services.agents.update(name, **body)
     except RequestError as exc:
         return request_error(exc)
-    if "enabled" in body or "flags" in body:
-        services.state.forget_agent(agent.name)
     return JSON({**public_view(agent),
                  "warnings": flag_warnings(agent.flags) if "flags" in body else []})
 
@@ -103,5 +101,4 @@ async def delete_agent(request: Request) -> Response:
         agent = await services.agents.delete(name)
     except RequestError as exc:
         return request_error(exc)
-    services.state.forget_agent(agent.name)
     return JSON({"deleted": agent.name, "id": agent.id})

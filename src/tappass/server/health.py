@@ -12,6 +12,8 @@ from starlette.responses import Response
 
 from tappass._version import __version__
 from tappass.errors import RequestError, StorageError
+from tappass.kv import KVUnavailable
+from tappass.kv.failover import FailoverKV
 from tappass.pipeline.step import Phase
 from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, request_error
@@ -41,15 +43,24 @@ async def _audit_check(services: Services) -> dict[str, Any]:
     return {"status": "fail", "error": audit.health.summary()}
 
 
-def _kv_check(services: Services) -> dict[str, Any]:
-    workers = services.settings.workers
-    if services.settings.kv_url:
-        return {"status": "warn", "detail": "TAPPASS_KV_URL is set but this version keeps "
-                "counters in-process; Redis support lands in a later release"}
-    if workers > 1:
-        return {"status": "warn", "detail": f"{workers} workers keep separate rate-limit and "
-                "budget counters; set TAPPASS_KV_URL (Redis) to share them"}
-    return {"status": "ok", "detail": "in-process"}
+async def _kv_check(services: Services) -> dict[str, Any]:
+    """Where rate limits, budgets and sessions are kept; `warn` (degraded) while Redis is down."""
+    kv = services.kv
+    if not isinstance(kv, FailoverKV):
+        workers = services.settings.workers
+        if workers > 1:
+            return {"status": "warn", "detail": f"{workers} workers keep separate rate-limit, "
+                    "budget and session state; set TAPPASS_KV_URL (Redis) to share them"}
+        return {"status": "ok", "detail": "in-process"}
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(kv.ping(), PING_TIMEOUT)
+    except (KVUnavailable, TimeoutError) as exc:
+        return {"status": "warn", "error": f"Redis at {kv.where} is unreachable "
+                f"({exc or 'no answer'}): rate limits, budgets and sessions are counted per "
+                f"worker until it answers; retried every {kv.retry_seconds:g} s"}
+    return {"status": "ok", "detail": f"Redis at {kv.where} (shared by every worker)",
+            "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
 
 
 async def health(request: Request) -> Response:
@@ -72,7 +83,7 @@ async def ready(request: Request) -> Response:
     services: Services = request.app.state.services
     checks = {"storage": await _storage_check(services),
               "audit_writer": await _audit_check(services),
-              "kv": _kv_check(services)}
+              "kv": await _kv_check(services)}
     failing = any(c["status"] == "fail" for c in checks.values())
     degraded = any(c["status"] == "warn" for c in checks.values())
     status = "not_ready" if failing else "degraded" if degraded else "ready"
@@ -90,7 +101,8 @@ def _pipeline_summary(services: Services) -> dict[str, Any]:
     return out
 
 
-def _warnings(services: Services, pipelines: dict[str, Any]) -> list[str]:
+def _warnings(services: Services, pipelines: dict[str, Any],
+              kv: dict[str, Any]) -> list[str]:
     warnings = []
     for name, summary in pipelines.items():
         if summary["unavailable"]:
@@ -101,9 +113,8 @@ def _warnings(services: Services, pipelines: dict[str, Any]) -> list[str]:
         warnings.append("no OpenAI-compatible provider configured (OPENAI_API_KEY or "
                         "OPENAI_BASE_URL); only the demo model tappass/echo and local "
                         "providers answer")
-    kv = _kv_check(services)
     if kv["status"] == "warn":
-        warnings.append(kv["detail"])
+        warnings.append(kv.get("error") or kv["detail"])
     return warnings
 
 
@@ -117,6 +128,7 @@ async def detailed(request: Request) -> Response:
     pipelines = _pipeline_summary(services)
     audit_check = await _audit_check(services)
     audit = services.audit
+    kv = await _kv_check(services)
     healthy = storage["status"] == "ok" and audit_check["status"] == "ok"
     return JSON({
         "status": "healthy" if healthy else "unhealthy",
@@ -124,10 +136,10 @@ async def detailed(request: Request) -> Response:
         "pid": os.getpid(),  # the worker process that answered (`--workers N`)
         "uptime_s": round(time.time() - services.started_at, 1),
         "storage": {"kind": services.store.kind, **storage, "migrations": migrations},
-        "kv": _kv_check(services),
+        "kv": kv,
         "audit": {"written": audit.written, "failed": audit.failed, "batches": audit.batches,
                   "queued": audit.queued, "running": audit.running, **audit.health.as_dict()},
         "providers": await services.providers.available(),
         "pipelines": pipelines,
-        "warnings": _warnings(services, pipelines),
+        "warnings": _warnings(services, pipelines, kv),
     })

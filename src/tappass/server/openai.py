@@ -29,6 +29,8 @@ from tappass.server.request_headers import check_request_headers
 from tappass.server.responses import JSON, blocked_body, error, error_body
 from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
+from tappass.sessions import session_id_from
+from tappass.spend import settle_request
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -45,6 +47,7 @@ def _headers(ctx: Context) -> dict[str, str]:
         "X-TapPass-Mode": ctx.mode,
         "X-TapPass-Flags": format_flags(ctx.flags),
         "X-TapPass-Steps": ", ".join(f"{r.step}={r.verdict.value}" for r in ctx.results),
+        "X-Session-Id": ctx.session_id,
     }
     would_block = ctx.would_block
     if would_block:
@@ -120,6 +123,7 @@ async def governed(request: Request, api: ApiShape) -> Response:
         pipeline = services.catalog.for_agent(agent)
         body = api.parse(await request.body())
         flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+        session_id = session_id_from(request.headers.get("x-session-id"))
     except FlagLocked as exc:
         return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked", api)
     except RequestError as exc:
@@ -136,8 +140,14 @@ async def governed(request: Request, api: ApiShape) -> Response:
                       type="governance_error", code="pipeline_invalid", retryable=False,
                       audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
-                  flags=flags, session_id=request.headers.get("x-session-id"), body=body)
-    return await _govern(ctx, api)
+                  flags=flags, session_id=session_id, body=body)
+    response: Response | None = None
+    try:
+        response = await _govern(ctx, api)
+        return response
+    finally:
+        if not isinstance(response, StreamingResponse):  # a stream settles when it ends
+            await settle_request(ctx)
 
 
 async def _govern(ctx: Context, api: ApiShape) -> Response:

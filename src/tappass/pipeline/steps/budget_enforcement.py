@@ -1,20 +1,23 @@
 """budget_enforcement: caps USD spend per call and per agent (session or UTC day).
 
 The cap comes from the `budget` flag (dev | standard | unlimited | custom:<call>:<session>)
-and the pipeline option `budget_usd`, whichever is lower. The cost of the coming call is
-estimated from its size and `max_tokens` before it is sent.
+and the pipeline option `budget_usd`, whichever is lower. It applies to the session when
+the agent sent `X-Session-Id`, else to the agent's UTC day. The cost of the coming call is
+estimated from its size and `max_tokens` and reserved on the shared counters together with
+the check (see `tappass.spend`), so concurrent calls on any worker cannot pass the cap.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tappass.kv import Counter, units_usd, usd_units
 from tappass.money import format_usd
 from tappass.pipeline.options import BudgetOptions
 from tappass.pipeline.step import Action, Decision
 from tappass.policy.budget import budget_for
 from tappass.providers.pricing import cost_usd
-from tappass.state import utc_day_start
+from tappass.spend import DAY_TTL, day_key, utc_day_start
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -38,7 +41,7 @@ class BudgetEnforcement:
 
     def __init__(self, options: BudgetOptions, services: Any) -> None:
         self.options = options
-        self._services = services
+        self._store = services.store
         budget_for(options.default_budget)  # validate at load
 
     async def run(self, ctx: Context) -> Decision | None:
@@ -50,20 +53,22 @@ class BudgetEnforcement:
         caps = [c for c in (budget.per_session, self.options.budget_usd) if c is not None]
         if not caps:
             return None
-        spent = await self._spent(ctx)
-        if spent + estimate > min(caps):
-            window = "session" if ctx.session_id else "day"
-            return Decision(Action.BLOCK, f"estimated call cost {format_usd(estimate)} would "
-                                          f"exceed the budget of {format_usd(min(caps))} per "
-                                          f"{window} (spent {format_usd(spent)})")
-        return None
+        cap = min(caps)
+        session = ctx.session
+        units, limit = usd_units(estimate), usd_units(cap)
+        counters = [Counter(day_key(ctx.agent.name), units, DAY_TTL, seed=None,
+                            cap=None if session.supplied else limit)]
+        if session.supplied:
+            counters.append(Counter(session.spend_key, units, session.ttl, cap=limit))
+        result = await ctx.ledger.reserve(counters, seed=self._day_seed(ctx))
+        if result.status == "ok":
+            return None
+        window = "session" if session.supplied else "day"
+        return Decision(Action.BLOCK, f"estimated call cost {format_usd(estimate)} would "
+                                      f"exceed the budget of {format_usd(cap)} per {window} "
+                                      f"(spent {format_usd(units_usd(result.current))})")
 
-    async def _spent(self, ctx: Context) -> float:
-        state = self._services.state
-        if ctx.session_id:
-            return float(state.session_spend(ctx.agent.name, ctx.session_id))
-        spent = state.daily_spend(ctx.agent.name)
-        if spent is None:
-            spent = await self._services.store.sum_cost(ctx.agent.name, utc_day_start())
-            state.load_daily_spend(ctx.agent.name, spent)
-        return float(spent)
+    def _day_seed(self, ctx: Context) -> Any:
+        async def seed(key: str) -> int:
+            return usd_units(await self._store.sum_cost(ctx.agent.name, utc_day_start()))
+        return seed

@@ -1,4 +1,7 @@
-"""cost_tracking: records tokens and USD cost of the call from the provider's usage."""
+"""cost_tracking: records tokens and USD cost of the call from the provider's usage.
+
+The cost is settled on the shared spend counters at once (see `tappass.spend`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.pipeline.options import CostTrackingOptions
 from tappass.providers.pricing import cost_usd
+from tappass.spend import settle_request
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -18,7 +22,6 @@ class CostTracking:
 
     def __init__(self, options: CostTrackingOptions, services: Any) -> None:
         self._prices = options.prices or None
-        self._state = services.state
 
     async def run(self, ctx: Context) -> None:
         usage = ctx.usage
@@ -30,6 +33,5 @@ class CostTracking:
         if cost is None and ctx.upstream_model != ctx.model:
             cost = cost_usd(ctx.model, prompt, completion, self._prices)
         ctx.cost_usd = cost
-        if cost:
-            self._state.add_spend(ctx.agent.name, ctx.session_id, cost)
+        await settle_request(ctx)
         return None

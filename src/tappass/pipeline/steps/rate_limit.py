@@ -1,4 +1,7 @@
-"""rate_limit: limits how many requests an agent makes per minute (token bucket)."""
+"""rate_limit: limits how many requests an agent makes per minute (token bucket).
+
+The bucket is in the key-value layer, so with Redis every worker draws from the same one.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,11 @@ class RateLimit:
     Options = RateLimitOptions
 
     def __init__(self, options: RateLimitOptions, services: Any) -> None:
-        self._state = services.state
+        self._kv = services.kv
         self._rpm = options.requests_per_minute or services.settings.rate_limit_rpm
 
     async def run(self, ctx: Context) -> Decision | None:
-        wait = self._state.take_token(ctx.agent.name, self._rpm)
+        wait = await self._kv.take_token(f"rl:{ctx.agent.name}:{self._rpm}", self._rpm)
         if wait == 0.0:
             return None
         retry = max(1, math.ceil(wait))
