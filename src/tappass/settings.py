@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1)
     auth_failure_limit: int = Field(default=30, ge=1)     # per client address per window
     auth_failure_window: float = Field(default=60.0, gt=0)
+    # tool-call capability tokens: Ed25519 PEM key (else generated under home), lifetime
+    capability_key: SecretStr | None = None
+    capability_ttl: float = Field(default=300.0, gt=0, le=86400)
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))

@@ -20,7 +20,7 @@ NO_EFFECT = "stored, but it has no effect until it is"
 # flag -> the steps that act on it, and the value that asks for nothing
 FLAG_STEPS: dict[str, tuple[tuple[str, ...], str]] = {
     "pii": (("detect_pii", "pii_tokenization", "pii_restore"), "off"),
-    "email": (("detect_pii",), "allow"),
+    "email": (("tool_constraints",), "allow"),
 }
 
 

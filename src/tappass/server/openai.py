@@ -28,6 +28,7 @@ from tappass.server.chat_request import parse_chat_request
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
 from tappass.server.responses import JSON, blocked_body, error
 from tappass.server.streaming import open_stream, stream_body
+from tappass.tools import scopes
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -121,6 +122,7 @@ async def chat_completions(request: Request) -> Response:
                      audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
                   flags=flags, session_id=request.headers.get("x-session-id"), body=body)
+    ctx.state[scopes.STATE_KEY] = scopes.parse_scopes(request.headers.get(scopes.HEADER))
     return await _govern(ctx)
 
 
