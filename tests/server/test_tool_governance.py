@@ -263,3 +263,15 @@ async def test_tool_routes_are_in_the_openapi_document(gateway: Gateway) -> None
     assert {"get", "put"} <= set(paths["/v1/agents/{name}/tools"])
     assert paths["/v1/tools/govern"]["post"]["security"] == [{"agentKey": []}]
     assert paths["/.well-known/jwks.json"]["get"]["security"] == []
+
+
+async def test_patch_takes_a_tool_allowlist_too(gateway: Gateway) -> None:
+    await gateway.add_agent("patched", "standard")
+    response = await gateway.client.patch("/v1/agents/patched", headers=ADMIN_HEADERS,
+                                          json={"tools": ["gmail_*"]})
+    assert response.status_code == 200, response.text
+    lists = (await gateway.client.get("/v1/agents/patched/tools", headers=ADMIN_HEADERS)).json()
+    assert lists["tools"] == {"allow": ["gmail_*"], "deny": []}
+    bad = await gateway.client.patch("/v1/agents/patched", headers=ADMIN_HEADERS,
+                                     json={"tools": {"allow": [3]}})
+    assert bad.status_code == 400 and "tools.allow[0]" in bad.json()["error"]["message"]
