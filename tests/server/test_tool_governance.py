@@ -239,7 +239,9 @@ async def test_decision_api_constraints_observe_and_errors(proxied: Gateway) -> 
     key = await agent(proxied, "decider", steps={"tool_constraints": {"options": {
         "constraints": {"read_*": {"path": {"subpath_of": "/srv/data"}}}}}})
     ok = await govern(proxied, key, "read_file", {"path": "reports/q1.csv"})
-    assert ok["allowed"] is True and ok["capability_token"]
+    assert ok["allowed"] is True
+    claims = jwt.decode(ok["capability_token"], options={"verify_signature": False})
+    assert claims["constraints"] == {"path": {"subpath_of": "/srv/data"}}
     refused = await govern(proxied, key, "read_file", {"path": "/etc/hosts"})
     assert (refused["step"], refused["reason"]) == (
         "tool_constraints", "tool 'read_file': argument 'path' must be a path under '/srv/data'")

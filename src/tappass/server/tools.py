@@ -17,6 +17,7 @@ from starlette.responses import Response
 from tappass import keys
 from tappass.audit.events import bare_event
 from tappass.errors import ConfigError, RequestError, StorageError
+from tappass.pipeline.steps.tool_call import constraints_in
 from tappass.pipeline.steps.tool_governance_verification import verify_token
 from tappass.server.auth import admin_services, bearer
 from tappass.server.responses import JSON, error, parse_json_object, request_error
@@ -181,7 +182,8 @@ def _decision_body(services: Services, agent: AgentRecord, outcome: Outcome, mod
         body.update(decision="rewritten", arguments=call.arguments,
                     rewritten_by=outcome.rewritten_by)
     signer = services.tools.signer()
-    body["capability_token"] = signer.issue(agent.id, call.name, call.arguments)
+    constraints = constraints_in(services.catalog.for_agent(agent), call.name)
+    body["capability_token"] = signer.issue(agent.id, call.name, call.arguments, constraints)
     body["expires_in"] = int(signer.ttl)
     return body
 

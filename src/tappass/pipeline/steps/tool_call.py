@@ -21,6 +21,7 @@ from tappass.tools.gate import Outcome, ToolRequest, checks, decide
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
+    from tappass.pipeline.definition import Pipeline
 
 SCANNED_ELSEWHERE = frozenset({"tool_call_scan"})  # runs on the answer as its own step
 
@@ -39,8 +40,9 @@ def _tool_call_items(response: dict[str, Any]) -> list[dict[str, Any]]:
             and isinstance(item["function"].get("name"), str)]
 
 
-def constraints_of(ctx: Context, name: str) -> dict[str, Any]:
-    for entries in ctx.pipeline.phases.values():
+def constraints_in(pipeline: Pipeline, name: str) -> dict[str, Any]:
+    """The argument constraints tool_constraints applies to the tool (for its token)."""
+    for entries in pipeline.phases.values():
         for entry in entries:
             if entry.spec.id == "tool_constraints" and entry.step is not None:
                 return dict(entry.step.constraints_for(name))
@@ -89,7 +91,7 @@ class ToolCallStep:
             capabilities.append({
                 "tool_call_id": item.get("id"), "tool": final.name,
                 "token": signer.issue(ctx.agent.id, final.name, final.arguments,
-                                      constraints_of(ctx, final.name)),
+                                      constraints_in(ctx.pipeline, final.name)),
                 "expires_in": int(signer.ttl)})
         ctx.response["tappass"] = {"capabilities": capabilities}
         ctx.response_bytes = None
