@@ -277,3 +277,21 @@ async def test_patch_takes_a_tool_allowlist_too(gateway: Gateway) -> None:
     bad = await gateway.client.patch("/v1/agents/patched", headers=ADMIN_HEADERS,
                                      json={"tools": {"allow": [3]}})
     assert bad.status_code == 400 and "tools.allow[0]" in bad.json()["error"]["message"]
+
+
+async def test_decision_api_takes_request_flags_under_the_agents_policy(
+        proxied: Gateway) -> None:
+    key = await agent(proxied, "flagged")
+    mail = {"to": "boss@rival.com", "body": "hi"}
+    stricter = await govern(proxied, key, "gmail_send", mail,
+                            headers={"X-TapPass-Flags": "email=internal:corp.com"})
+    assert (stricter["allowed"], stricter["step"]) == (False, "tool_constraints")
+    mirrored = await govern(proxied, key, "gmail_send", mail,
+                            headers={"X-TapPass-Flags": "email=mirror:qa@corp.com"})
+    assert (mirrored["decision"], mirrored["arguments"]) == (
+        "rewritten", {"body": "hi", "to": "qa@corp.com"})
+    locked = await agent(proxied, "locked-mail", flags={"email": "block"})
+    refused = await proxied.client.post(
+        "/v1/tools/govern", json={"name": "gmail_send", "arguments": mail},
+        headers={"Authorization": f"Bearer {locked}", "X-TapPass-Flags": "email=allow"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "flag_locked"

@@ -67,7 +67,7 @@ async def _authenticate(request: Request, services: Services) -> AgentRecord:
     return agent
 
 
-def _resolve_flags(request: Request, defaults: dict[str, str],
+def resolve_flags(request: Request, defaults: dict[str, str],
                    agent: AgentRecord) -> dict[str, str]:
     """Pipeline defaults < agent flags < request flags: a request may make governance stricter
     and loosen it only where the agent's admin allows (locked_flags, loosenable_flags)."""
@@ -104,7 +104,7 @@ async def chat_completions(request: Request) -> Response:
     try:
         pipeline = services.catalog.for_agent(agent)
         body = parse_chat_request(await request.body())
-        flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+        flags = resolve_flags(request, pipeline.definition.defaults, agent)
     except FlagLocked as exc:
         return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked")
     except RequestError as exc:

@@ -19,8 +19,10 @@ from tappass.audit.events import bare_event
 from tappass.errors import ConfigError, RequestError, StorageError
 from tappass.pipeline.steps.tool_call import constraints_in
 from tappass.pipeline.steps.tool_governance_verification import verify_token
+from tappass.policy.flags import FlagLocked
 from tappass.server.auth import admin_services, bearer
-from tappass.server.responses import JSON, error, parse_json_object, request_error
+from tappass.server.openai import resolve_flags
+from tappass.server.responses import JSON, blocked_body, error, parse_json_object, request_error
 from tappass.tools import scopes
 from tappass.tools.access import validate_tools
 from tappass.tools.calls import ToolCall, call_from
@@ -127,7 +129,7 @@ async def _agent(request: Request, services: Services) -> AgentRecord:
 def _outcome(services: Services, agent: AgentRecord, request: Request, call: ToolCall,
              token: str | None) -> tuple[Outcome, str]:
     pipeline = services.catalog.for_agent(agent)
-    flags = {**pipeline.definition.defaults, **agent.flags}
+    flags = resolve_flags(request, pipeline.definition.defaults, agent)
     tool_request = ToolRequest(agent, flags, scopes.parse_scopes(
         request.headers.get(scopes.HEADER)), request.headers.get("x-session-id"))
     mode = flags.get("mode", "enforce")
@@ -153,6 +155,9 @@ async def govern_tool_call(request: Request) -> Response:
         agent = await _agent(request, services)
         call, token = _parse_call(parse_json_object(await request.body()))
         outcome, mode = _outcome(services, agent, request, call, token)
+    except FlagLocked as exc:
+        return JSON(blocked_body("flags", str(exc), audit_id, code="flag_locked"),
+                    status_code=403, headers={"X-TapPass-Audit-Id": audit_id})
     except RequestError as exc:
         return error(exc.status, str(exc), code=exc.code, param=exc.field,
                      headers={"X-TapPass-Audit-Id": audit_id})
