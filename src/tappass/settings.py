@@ -95,6 +95,14 @@ class Settings(BaseSettings):
             raise ValueError("expected a redis://host:port/db URL (or memory://)")
         return value
 
+    @field_validator("capability_key")
+    @classmethod
+    def _ed25519_pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from tappass.tools.capability import parse_key
+            parse_key(value.get_secret_value())
+        return value
+
     @property
     def storage_kind(self) -> StorageKind:
         """`storage` if set, else what the database URL implies, else the SQLite file."""

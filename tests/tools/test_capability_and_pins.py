@@ -8,7 +8,12 @@ from pathlib import Path
 import jwt
 import pytest
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from tappass.errors import ConfigError
+from tappass.settings import load_settings
+from tappass.tools.service import ToolState
 from tappass.tools.capability import CapabilityError, CapabilitySigner, load_key
 from tappass.tools.pins import MemoryToolPins, definition_hash
 
@@ -22,11 +27,30 @@ def test_key_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
     path = tmp_path / "capability_key.pem"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert signer(tmp_path).kid == first.kid   # the same key is read back
+    assert [p.name for p in tmp_path.iterdir()] == ["capability_key.pem"]  # no temporary left
 
 
-def test_configured_key_must_be_ed25519_pem(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="TAPPASS_CAPABILITY_KEY: not a PEM private key"):
+def test_configured_key_must_be_ed25519_pem(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="TAPPASS_CAPABILITY_KEY: expected a PEM Ed25519"):
         load_key(tmp_path, "not a key")
+    monkeypatch.setenv("TAPPASS_CAPABILITY_KEY", "not a key")
+    with pytest.raises(ConfigError, match="TAPPASS_CAPABILITY_KEY.*expected a PEM Ed25519"):
+        load_settings()
+    (tmp_path / "capability_key.pem").write_text("garbage")
+    with pytest.raises(ConfigError, match="capability_key.pem: expected a PEM Ed25519 "
+                                          "private key .*remove the file"):
+        load_key(tmp_path, None)
+
+
+def test_configured_key_signs(tmp_path: Path) -> None:
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    settings = load_settings(capability_key=pem)
+    state = ToolState(settings)
+    assert state.signer().kid == CapabilitySigner(load_key(tmp_path, pem)).kid
+    assert not (settings.home / "capability_key.pem").exists()
 
 
 def test_token_verifies_for_the_same_agent_tool_and_arguments(tmp_path: Path) -> None:

@@ -40,34 +40,50 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _load_pem(pem: bytes, where: str) -> Ed25519PrivateKey:
+def parse_key(pem: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM text; ValueError saying what is wrong (no key text)."""
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{where}: not a PEM private key without a password ({exc}); "
-                          "remove it to generate a new one") from None
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError("expected a PEM Ed25519 private key without a password "
+                         "(openssl genpkey -algorithm ed25519)") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"{where}: expected an Ed25519 private key")
+        raise ValueError("expected an Ed25519 private key, got another kind of key")
     return key
 
 
+def _load_pem(pem: bytes, where: str) -> Ed25519PrivateKey:
+    try:
+        return parse_key(pem.decode(errors="replace"))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}; remove the file to generate a new key") from None
+
+
 def _generate(path: Path) -> Ed25519PrivateKey:
+    """A new key written whole under `path` (0600); the existing one if another process won."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # O_EXCL: two workers starting together keep the first key
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _load_pem(path.read_bytes(), str(path))
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
+    try:  # link, not rename: two workers starting together keep the first complete key
+        os.link(temporary, path)
+    except FileExistsError:
+        return _load_pem(path.read_bytes(), str(path))
+    finally:
+        temporary.unlink()
     return key
 
 
 def load_key(home: Path, configured: str | None) -> Ed25519PrivateKey:
     if configured:
-        return _load_pem(configured.encode(), "TAPPASS_CAPABILITY_KEY")
+        try:
+            return parse_key(configured)
+        except ValueError as exc:
+            raise ConfigError(f"TAPPASS_CAPABILITY_KEY: {exc}") from None
     path = home / KEY_FILE
     if path.exists():
         return _load_pem(path.read_bytes(), str(path))
