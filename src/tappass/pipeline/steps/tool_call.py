@@ -2,8 +2,8 @@
 runs them.
 
 Each call goes through the pipeline's tool checks (`check_call` of tool_permissions,
-user_tool_scopes, tool_constraints; see `tappass.tools.gate`); the first refusal blocks the
-answer with a reason that names the refusing step. Calls rewritten by a check (the
+user_tool_scopes, tool_constraints, tool_call_scan; see `tappass.tools.gate`); the first
+refusal blocks the answer with a reason that names the refusing step. Calls rewritten by a check (the
 `email=mirror:<address>` flag) are rewritten in the answer. Every allowed call gets a
 short-lived capability token, returned in the answer's extra `tappass.capabilities` field
 (OpenAI clients ignore it) for `POST /v1/tools/govern` or offline verification.
@@ -22,9 +22,6 @@ from tappass.tools.gate import Outcome, ToolRequest, checks, decide
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
     from tappass.pipeline.definition import Pipeline
-
-SCANNED_ELSEWHERE = frozenset({"tool_call_scan"})  # runs on the answer as its own step
-
 
 def refusal(outcome: Outcome) -> Decision:
     assert outcome.decision is not None
@@ -69,7 +66,7 @@ class ToolCallStep:
         calls = answer_calls(ctx.response)
         if not calls:
             return None
-        steps = checks(ctx.pipeline, skip=SCANNED_ELSEWHERE)
+        steps = checks(ctx.pipeline)
         request = ToolRequest.of(ctx)
         outcomes = [decide(steps, request, call) for call in calls]
         for outcome in outcomes:

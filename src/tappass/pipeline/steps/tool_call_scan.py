@@ -1,11 +1,12 @@
-"""tool_call_scan (scan_tool_calls): scans the arguments of the tool calls in the model's
-answer (path traversal, SQL injection, SSRF to internal addresses, shell metacharacters,
-secrets, and personal data in tools that send data out) and the tool results the request
-carries back to the model (secrets, injected instructions).
+"""tool_call_scan (scan_tool_calls): scans the tool results the request carries back to
+the model (secrets, injected instructions), before the provider call so the model never
+reads a refused result, and the arguments of tool calls (path traversal, SQL injection, SSRF
+to internal addresses, shell metacharacters, secrets, and personal data in tools that send
+data out) through `check_call`, which `tool_call` runs on the model's answer and the
+decision API on single calls. Placed after the provider call, it scans the answer itself.
 
-Runs after the provider call. Named detectors not installed in this version (see
-`tappass.tools.detectors`) are listed in the step's findings as `detector_unavailable`.
-Streamed answers are not scanned in this version.
+Named detectors not installed in this version (see `tappass.tools.detectors`) are listed in
+the step's findings as `detector_unavailable`.
 """
 
 from __future__ import annotations
