@@ -3,10 +3,10 @@ runs them.
 
 Each call goes through the pipeline's tool checks (`check_call` of tool_permissions,
 user_tool_scopes, tool_constraints, tool_call_scan; see `tappass.tools.gate`); the first
-refusal blocks the answer with a reason that names the refusing step. Calls rewritten by a check (the
-`email=mirror:<address>` flag) are rewritten in the answer. Every allowed call gets a
-short-lived capability token, returned in the answer's extra `tappass.capabilities` field
-(OpenAI clients ignore it) for `POST /v1/tools/govern` or offline verification.
+refusal blocks the answer with a reason that names the refusing step. Calls rewritten by a
+check (the `email=mirror:<address>` flag) are rewritten in the answer. Every allowed call
+gets a short-lived capability token, returned in the answer's extra `tappass.capabilities`
+field (OpenAI clients ignore it) for `POST /v1/tools/govern` or offline verification.
 Streamed answers are not governed in this version: the step records a `flag` saying so.
 """
 
