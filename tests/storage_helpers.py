@@ -35,12 +35,12 @@ _INSERT_AGENT_BEFORE_0003 = {
 
 def insert_agents_as_before_0003(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> None:
     """Make a SQL store module write agents as a gateway that only knew 0001..0002 did."""
-    loosenable = AGENT_COLUMNS.index("loosenable_flags")
+    later = {AGENT_COLUMNS.index(c) for c in ("loosenable_flags", "tools")}
     params = module.agent_params
 
     def old_params(agent: AgentRecord, encode_ts: Callable[[datetime], Any]) -> tuple[Any, ...]:
         values = params(agent, encode_ts)
-        return values[:loosenable] + values[loosenable + 1:]
+        return tuple(v for i, v in enumerate(values) if i not in later)
 
     monkeypatch.setattr(module, "_INSERT_AGENT", _INSERT_AGENT_BEFORE_0003[module.__name__])
     monkeypatch.setattr(module, "agent_params", old_params)

@@ -12,7 +12,6 @@ from tappass.pipeline.catalog import build_custom
 from tappass.pipeline.definition import load_preset
 from tappass.pipeline.step import Verdict
 from tappass.scenarios import (
-    TOOL_SKIP,
     CallResult,
     ScenarioError,
     Target,
@@ -199,11 +198,52 @@ async def test_wrong_reason_fails() -> None:
     assert "another reason" in result.note
 
 
-async def test_tool_calls_are_skipped_not_failed() -> None:
+async def test_seed_tool_calls_run_through_the_tool_checks() -> None:
+    """Search passes; the send with a name and a salary is blocked pii_detected."""
     scenario = load_scenario(SCENARIOS / "hr-agent.yaml")
-    results = await run_scenario(scenario, STANDARD)
-    assert [(r.status, r.note) for r in results] == [("skipped", TOOL_SKIP)] * 2
-    assert tally(results) == {"passed": 0, "failed": 0, "skipped": 2, "checked": 0}
+    search, send = await run_scenario(scenario, STANDARD)
+    assert search.status == "passed" and search.run is not None
+    assert [r.step for r in search.run.steps] == ["tool_permissions", "tool_constraints",
+                                                  "tool_call_scan"]
+    assert send.status == "passed" and send.run is not None and send.run.outcome == "block"
+    assert send.run.step == "tool_call_scan" and "pii_detected" in (send.run.reason or "")
+    assert tally([search, send]) == {"passed": 2, "failed": 0, "skipped": 0, "checked": 2}
+
+
+async def test_seed_send_is_blocked_pii_detected_once_a_pii_detector_is_plugged_in(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plumbing for the seed's expectation: a detector registered as `pii` (here a
+    stand-in that finds the name) makes tool_call_scan block with reason pii_detected."""
+    from tappass.pipeline.step import Finding
+    from tappass.tools import detectors
+
+    def stand_in(text: str) -> list[Finding]:
+        start = text.find("John")
+        return [Finding("PERSON", start, start + 4, 0.9)] if start >= 0 else []
+
+    monkeypatch.setattr(detectors, "named_detector",
+                        lambda name: stand_in if name == "pii" else None)
+    monkeypatch.setattr("tappass.tools.scanning.named_detector", detectors.named_detector)
+    search, send = await run_scenario(load_scenario(SCENARIOS / "hr-agent.yaml"), STANDARD)
+    assert (search.status, send.status) == ("passed", "passed"), send.note
+    assert send.run is not None and send.run.step == "tool_call_scan"
+    assert send.run.reason == "pii_detected in tool 'gmail_send' argument 'body': PERSON"
+
+
+async def test_tool_call_blocked_by_the_email_flag_names_the_step() -> None:
+    text = ("calls:\n  - provider: gmail\n    action: send\n    params: {to: a@rival.com, "
+            "body: hi}\n    expect: block\n    expect_reason: tool_constraints\n")
+    target = Target(load_preset("standard"), {"mode": "enforce", "email": "internal:corp.com"})
+    [result] = await results_of(text, target)
+    assert result.status == "passed", result.note
+    assert result.run is not None and "outside corp.com" in result.run.reason
+
+
+async def test_repository_example_is_the_seed_scenario() -> None:
+    example = load_scenario(Path(__file__).parents[1] / "scenarios" / "hr-agent.yaml")
+    seed = load_scenario(SCENARIOS / "hr-agent.yaml")
+    assert [(c.tool, c.expect, c.expect_reason) for c in example.calls] == \
+        [(c.tool, c.expect, c.expect_reason) for c in seed.calls]
 
 
 async def test_custom_pipeline_definition_runs() -> None:

@@ -31,7 +31,17 @@ from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
 from tappass.providers.registry import Providers
-from tappass.server import agents, audit, health, messages, openai, openapi, pipelines, vault
+from tappass.server import (
+    agents,
+    audit,
+    health,
+    messages,
+    openai,
+    openapi,
+    pipelines,
+    tools,
+    vault,
+)
 from tappass.server.auth_flood import AuthFloodGuard
 from tappass.server.body_limit import BodyLimit
 from tappass.server.responses import error
@@ -55,6 +65,11 @@ def routes() -> list[Route]:
         Route("/v1/agents/{name}", agents.delete_agent, methods=["DELETE"]),
         Route("/v1/agents/{name}/rotate-key", agents.rotate_key, methods=["POST"]),
         Route("/v1/agents/{name}/pipeline", pipelines.set_agent_pipeline, methods=["PATCH"]),
+        Route("/v1/agents/{name}/tools", tools.get_agent_tools, methods=["GET"]),
+        Route("/v1/agents/{name}/tools", tools.put_agent_tools, methods=["PUT"]),
+        Route("/v1/agents/{name}/tools/pins", tools.clear_tool_pins, methods=["DELETE"]),
+        Route("/v1/tools/govern", tools.govern_tool_call, methods=["POST"]),
+        Route("/.well-known/jwks.json", tools.jwks, methods=["GET"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
         Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
         Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),

@@ -5,7 +5,9 @@ A file (seed 003) is a mapping with `calls:` and optional `pipeline:` (or `prese
 or a tool call (`provider`, `action`, `params`), with `expect: allow|block`, optional
 `expect_reason` and `name`. Errors name the file, line and path. The dry run runs before ->
 call -> after on in-memory services with every model answered by the demo echo provider, so
-nothing leaves the machine; tool-call scenarios are skipped until tool governance lands.
+nothing leaves the machine. A tool call runs as the tool `<provider>_<action>` (`gmail_send`)
+with `params` as its arguments through the pipeline's tool checks, as `POST /v1/tools/govern`
+decides it.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from tappass.providers.registry import Providers
 from tappass.server.chat_request import parse_chat_request
 from tappass.settings import load_settings
 from tappass.storage.base import AgentRecord
+from tappass.tools.calls import call_from
+from tappass.tools.gate import Outcome, ToolRequest, checks, decide
 from tappass.yaml_source import load_yaml, message_line, node_line
 
-TOOL_SKIP = "tool-call scenarios are evaluated once tool governance lands"
 _TOP = ("calls", "pipeline", "preset", "agent", "flags", "overrides", "name", "description")
 _COMMON = ("name", "expect", "expect_reason")
 _CHAT, _TOOL = ("prompt", "messages", "model", "flags"), ("provider", "action", "params")
@@ -259,10 +262,43 @@ class DryRun:
                          round((time.perf_counter() - ctx.started) * 1000, 3),
                          message.get("content") if outcome == "allow" else None)
 
+    def execute_tool(self, call: Call) -> Execution:
+        """A tool call through the tool checks of the pipeline (the decision API's path)."""
+        started = time.perf_counter()
+        flags = dict(self.target.flags)
+        mode = flags.get("mode", "enforce")
+        tool = call_from(f"{call.tool['provider']}_{call.tool['action']}",
+                         call.tool["params"] or {})
+        steps = checks(self.pipeline)
+        outcome = Outcome(tool) if mode == "off" else \
+            decide(steps, ToolRequest(self.agent, flags), tool)
+        results = [_tool_result(step, outcome, mode, dict(steps)[step])
+                   for step in outcome.checked]
+        decision = outcome.decision
+        blocked = outcome.blocked and mode == "enforce" and decision is not None
+        return Execution("block" if blocked else "allow", outcome.step if blocked else None,
+                         decision.reason if blocked and decision else "", tuple(results),
+                         round((time.perf_counter() - started) * 1000, 3))
+
     async def run(self, call: Call) -> CallResult:
         if call.kind == "tool":
-            return CallResult(call, "skipped", TOOL_SKIP)
+            return judge(call, self.execute_tool(call))
         return judge(call, await self.execute(call))
+
+
+def _tool_result(step_id: str, outcome: Outcome, mode: str, step: Any) -> StepResult:
+    """The StepResult of one tool check; a scan whose named detector is missing says so."""
+    decision = outcome.decision
+    if step_id == outcome.step and decision is not None:
+        verdict = Verdict.BLOCK if mode == "enforce" else Verdict.WOULD_BLOCK
+        return StepResult(step_id, Phase.CALL, verdict, 0.0, decision.reason,
+                          decision.findings)
+    missing = step.policy.unavailable() if hasattr(step, "policy") else []
+    if missing:
+        return StepResult(step_id, Phase.CALL, Verdict.FLAG, 0.0,
+                          f"{step_id} did not check {', '.join(missing)}: detector not "
+                          "available in this version")
+    return StepResult(step_id, Phase.CALL, Verdict.ALLOW, 0.0)
 
 
 async def run_scenario(scenario: Scenario, target: Target) -> list[CallResult]:
@@ -311,6 +347,10 @@ def _miss(call: Call, run: Execution) -> str:
     step = expected_step(call.expect_reason)
     if any(r.step == step and r.verdict is Verdict.UNAVAILABLE for r in run.steps):
         return f"{step} did not run: implementation not available in this version"
+    unchecked = [r.reason for r in run.steps if r.verdict is Verdict.FLAG
+                 and "not available in this version" in r.reason]
+    if unchecked:
+        return "; ".join(unchecked)
     return "observe mode: blocks are recorded, not enforced" if run.would_block else ""
 
 

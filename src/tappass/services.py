@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tappass.changes import ChangeSignal
 from tappass.server.streaming import OpenStreams
+from tappass.tools.service import ToolState
 
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
@@ -37,6 +38,10 @@ class Services:
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
     streams: OpenStreams = field(default_factory=OpenStreams)
     vault: Vault | None = None
+    tools: ToolState = field(init=False)   # session tool pins, capability signer
+
+    def __post_init__(self) -> None:
+        self.tools = ToolState(self.settings)
 
     async def sync(self) -> None:
         """Pick up configuration another worker changed (cheap when nothing did)."""

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=1000, ge=1)
     auth_failure_limit: int = Field(default=30, ge=1)     # per client address per window
     auth_failure_window: float = Field(default=60.0, gt=0)
+    # tool-call capability tokens: Ed25519 PEM key (else generated under home), lifetime
+    capability_key: SecretStr | None = None
+    capability_ttl: float = Field(default=300.0, gt=0, le=86400)
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
@@ -155,6 +158,14 @@ class Settings(BaseSettings):
     def _kv_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "memory://")):
             raise ValueError("expected a redis://host:port/db URL (or memory://)")
+        return value
+
+    @field_validator("capability_key")
+    @classmethod
+    def _ed25519_pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from tappass.tools.capability import parse_key
+            parse_key(value.get_secret_value())
         return value
 
     @property

@@ -340,7 +340,9 @@ def test_apply_warns_about_a_step_this_version_does_not_run(run: Run, new_agent:
 
 def test_create_pipeline_warns_about_unimplemented_steps(run: Run,
                                                          unique_name: UniqueName) -> None:
-    result = run(*argv(CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))))
+    # the seed's command enables tool_poisoning_detection, implemented since issue 17
+    command = CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))
+    result = run(*argv(command.replace("tool_poisoning_detection", "artifact_verification")))
     assert result.exit_code == 0, result.output
-    assert "! enable: tool_poisoning_detection is not implemented in this version" \
+    assert "! enable: artifact_verification is not implemented in this version" \
         in result.output

@@ -34,26 +34,28 @@ def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> str:
     return str(path)
 
 
-def test_seed_scenario_file_checks_nothing_and_exits_3(run: Run,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_scenario_file_runs_its_tool_calls(run: Run,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search is allowed; the send with a name and a salary is blocked pii_detected."""
     monkeypatch.chdir(TESTS)
     result = run(*shlex.split("tappass test scenarios/hr-agent.yaml")[1:])
-    assert result.exit_code == 3, result.output
-    assert summary(result.output) == "0 expectations checked: 0 passed, 0 failed, 2 skipped"
-    assert "this run proves nothing: exit code 3 unless --allow-empty" in result.output
-    skipped = "skipped: tool-call scenarios are evaluated once tool governance lands"
-    assert re.search(rf"^- gmail\.search\s+{skipped}$", result.output, re.MULTILINE)
-    assert re.search(rf"^- gmail\.send\s+{skipped}$", result.output, re.MULTILINE)
+    assert result.exit_code == 0, result.output
+    assert summary(result.output) == "2 expectations checked: 2 passed, 0 failed"
+    assert re.search(r"^✓ gmail\.search\s+expected allow, got allow$", result.output,
+                     re.MULTILINE)
+    assert re.search(r"^✓ gmail\.send\s+expected block \(pii_detected\), got block at "
+                     r"tool_call_scan: pii_detected in tool 'gmail_send' argument 'body': "
+                     r"PERSON$", result.output, re.MULTILINE)
     assert "Nothing leaves this machine" in result.output
 
 
-def test_allow_empty_accepts_a_file_that_checks_nothing(run: Run) -> None:
-    result = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--allow-empty")
-    assert result.exit_code == 0, result.output
-    assert summary(result.output) == "0 expectations checked: 0 passed, 0 failed, 2 skipped"
-    as_json = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--json")
-    assert as_json.exit_code == 3
-    assert json.loads(as_json.output)["summary"]["checked"] == 0
+def test_allow_empty_does_not_excuse_a_failure(run: Run) -> None:
+    observe = ("--flags", "mode=observe")  # the send is only a would-block: its check fails
+    result = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--allow-empty", *observe)
+    assert result.exit_code == 1, result.output
+    as_json = run("test", str(TESTS / "scenarios" / "hr-agent.yaml"), "--json", *observe)
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.output)["summary"]["checked"] == 2
 
 
 def test_help_documents_the_exit_codes(run: Run) -> None:
@@ -68,22 +70,21 @@ def test_expected_pii_block_passes_and_exits_0(run: Run,
     result = run("test", "scenarios/hr-agent-chat.yaml")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert summary(out) == "3 expectations checked: 3 passed, 0 failed, 2 skipped"
-    assert out.rstrip().splitlines()[-1] == "3 expectations checked: 3 passed, 0 failed, 2 skipped"
+    assert summary(out) == "5 expectations checked: 5 passed, 0 failed"
+    assert out.rstrip().splitlines()[-1] == "5 expectations checked: 5 passed, 0 failed"
     assert re.search(r"^✓ salary figures with a name\s+expected block \(pii_detected\), got "
                      r"block at detect_pii: PII detected in request$", out, re.MULTILINE)
     assert re.search(r"^✓ NUL character\s+expected block \(NUL\), got block at validate_input: "
                      r"invalid input: input contains NUL characters$", out, re.MULTILINE)
     assert re.search(r"^✓ salary question\s+expected allow, got allow$", out, re.MULTILINE)
-    assert re.search(r"^- gmail\.send\s+skipped", out, re.MULTILINE)
 
 
 def test_json_results(run: Run) -> None:
     result = run("test", str(TESTS / "scenarios" / "hr-agent-chat.yaml"), "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert data["summary"] == {"passed": 3, "failed": 0, "skipped": 2, "checked": 3}
-    assert [r["status"] for r in data["results"]] == ["skipped", "skipped", "passed", "passed",
+    assert data["summary"] == {"passed": 5, "failed": 0, "skipped": 0, "checked": 5}
+    assert [r["status"] for r in data["results"]] == ["passed", "passed", "passed", "passed",
                                                       "passed"]
     nul = data["results"][4]
     assert (nul["outcome"], nul["step"]) == ("block", "validate_input")
@@ -97,7 +98,7 @@ def test_flags_option_observe_mode_reports_would_block(run: Run) -> None:
     result = run("test", str(TESTS / "scenarios" / "hr-agent-chat.yaml"), "--flags",
                  "mode=observe")
     assert result.exit_code == 1
-    assert summary(result.output) == "3 expectations checked: 1 passed, 2 failed, 2 skipped"
+    assert summary(result.output) == "5 expectations checked: 2 passed, 3 failed"
     assert "would block at validate_input: invalid input: input contains NUL characters" \
         in result.output
 

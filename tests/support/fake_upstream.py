@@ -2,7 +2,8 @@
 
 The requested model picks the behaviour: `fail-500`, `bad-key` (401), `rate-limited`
 (429), `rate-limited-retry` (429 with `Retry-After: 7`), `slow` (sleeps past any sane
-timeout), `tool-caller` (answers with a tool call), `drip` (a whole answer one byte every
+timeout), `tool-caller` (answers with a tool call), `tool-from-prompt` (answers with the
+tool call described by the last user text as JSON `{"name", "arguments"}`), `drip` (a whole answer one byte every
 0.1 s), `stall-stream` (one chunk, then silence), `broken-chunk` (a stream chunk that is not
 JSON), `slow-stream` (a chunk every 0.2 s for about 3 s), `shape-list` / `shape-string` /
 `shape-usage` (answers of the wrong shape), `cut-stream` (streams two chunks, then drops the
@@ -161,6 +162,12 @@ class FakeUpstream:
             return await self._stream(send, data)
         if model == "spaced-json":
             return await self._raw(send, 200, json.dumps(completion(data)).encode())
+        if model == "tool-from-prompt":  # the last user text is {"name": ..., "arguments": {...}}
+            answer, wanted = completion({**data, "model": "tool-caller"}), orjson.loads(
+                _last_user(data))
+            answer["choices"][0]["message"]["tool_calls"][0]["function"] = {
+                "name": wanted["name"], "arguments": orjson.dumps(wanted["arguments"]).decode()}
+            return await self._json(send, 200, answer)
         await self._json(send, 200, completion(data))
 
     async def _stream(self, send: Any, data: dict[str, Any]) -> None:

@@ -79,6 +79,9 @@ class AdminClient:
     def patch(self, path: str, body: dict[str, Any]) -> Any:
         return self.call("PATCH", path, body=body)
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        return self.call("PUT", path, body=body)
+
     def delete(self, path: str) -> Any:
         return self.call("DELETE", path)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from tappass.cli import agent_tools
 from tappass.cli._client import AdminClient, agent_path
 from tappass.cli._output import (
     add_row,
@@ -273,3 +274,9 @@ def unlock_flag(name: str, flags: tuple[str, ...]) -> None:
     """Unlock FLAGS for agent NAME (loosening them still needs allow-loosening)."""
     names = _change_names(name, "locked_flags", remove=flags)
     say(f"Agent {name}: locked flags {_names(names)}.")
+
+
+# -- the agent's tools: `tappass agents tools | allow-tool | deny-tool ...` -------------------
+
+for _command in agent_tools.COMMANDS:
+    agents.add_command(_command)

@@ -174,7 +174,7 @@ def _print_results(scenario: Scenario, target: Target, results: list[CallResult]
         _print_result(result, width)
     say()
     if not summary["checked"]:
-        warn("no expectation was checked (tool-call scenarios wait for tool governance), so "
+        warn("no expectation was checked, so "
              "this run proves nothing: exit code 3 unless --allow-empty")
     say(summary_line(summary))
 

@@ -21,7 +21,7 @@ NO_EFFECT = "stored, but it has no effect until it is"
 # (a value missing here is acted on by the flag's "*" steps)
 FLAG_STEPS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
     "pii": ("off", {"tokenize": ("pii_tokenization", "pii_restore"), "*": ("detect_pii",)}),
-    "email": ("allow", {"*": ("tool_call_scan",)}),
+    "email": ("allow", {"*": ("tool_constraints",)}),
 }
 
 

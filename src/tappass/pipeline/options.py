@@ -72,12 +72,56 @@ class ToolPermissionsOptions(StepOptions):
     default: Literal["allow", "deny"] = "allow"
 
 
+class ArgumentConstraint(StepOptions):
+    """What one argument of a tool call must satisfy (every given rule)."""
+
+    subpath_of: str | None = Field(default=None, description="a path under this root")
+    glob: str | None = None
+    regex: str | None = Field(default=None, description="the whole value must match")
+    enum: list[str | int | float | bool] | None = None
+    deny_patterns: list[str] = Field(default=[], description="regexes the value must not contain")
+    max_length: int | None = Field(default=None, ge=1)
+    required: bool = False
+
+    @field_validator("regex")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _compiles(value)
+
+    @field_validator("deny_patterns")
+    @classmethod
+    def _deny_compile(cls, value: list[str]) -> list[str]:
+        return [_compiles(p) for p in value]
+
+
 class ToolConstraintsOptions(StepOptions):
-    constraints: dict[str, dict[str, Any]] = {}
+    constraints: dict[str, dict[str, ArgumentConstraint]] = Field(
+        default={}, description="tool name or glob -> argument (dotted path) -> constraint")
 
 
 class UserToolScopesOptions(StepOptions):
-    scopes: dict[str, list[str]] = {}
+    scopes: dict[str, list[str]] = Field(
+        default={}, description="tool name or glob -> scopes the end user must hold")
+
+
+ScanCheck = Literal["path_traversal", "sql_injection", "ssrf", "shell_metacharacters",
+                    "pii", "secrets", "injection", "hidden_instructions"]
+
+
+class ToolCallScanOptions(Detector):
+    checks: list[ScanCheck] = ["path_traversal", "sql_injection", "ssrf",
+                               "shell_metacharacters", "pii", "secrets", "injection",
+                               "hidden_instructions"]
+    outbound_tools: list[str] = Field(
+        default=["*send*", "*mail*", "*post*", "*upload*", "*share*", "*publish*",
+                 "*webhook*", "*http*", "*message*", "*reply*", "*forward*"],
+        description="tools whose arguments leave the organisation: personal data is refused")
+    scan_results: bool = True
+
+
+class ToolPoisoningOptions(Detector):
+    pin_per_agent: bool = True
+    pin_per_session: bool = True
 
 
 class BudgetOptions(StepOptions):
@@ -278,9 +322,9 @@ OPTIONS: dict[str, type[StepOptions]] = {
     "llm_call": NoOptions,
     "tool_call": NoOptions,
     "model_routing": ModelRoutingOptions,
-    "tool_call_scan": Detector,
+    "tool_call_scan": ToolCallScanOptions,
     "tool_governance_verification": NoOptions,
-    "tool_poisoning_detection": Detector,
+    "tool_poisoning_detection": ToolPoisoningOptions,
     "loop_guard": LoopGuardOptions,
     "session_loop_guard": LoopGuardOptions,
     "output_scan": Detector,

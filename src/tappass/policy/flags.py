@@ -18,14 +18,15 @@ from functools import lru_cache
 from tappass.clip import clip
 from tappass.errors import RequestError
 
-_EMAIL_INTERNAL = re.compile(r"internal:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                             r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_DOMAIN = (r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_EMAIL_INTERNAL = re.compile(rf"internal:{_DOMAIN}|mirror:[A-Za-z0-9._%+-]+@{_DOMAIN}")
 _BUDGET_CUSTOM = re.compile(r"custom:(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)")
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("observe", "enforce", "off"),
     "pii": ("mask", "redact", "tokenize", "block", "off"),
-    "email": ("block", "allow", "internal:<domain>"),
+    "email": ("block", "allow", "internal:<domain>", "mirror:<address>"),
     "budget": ("dev", "standard", "unlimited", "custom:<per_call>:<per_session>"),
 }
 _PATTERNS = {"email": _EMAIL_INTERNAL, "budget": _BUDGET_CUSTOM}
@@ -95,7 +96,7 @@ class Change(Enum):
 _RANKS: dict[str, dict[str, int]] = {
     "mode": {"off": 0, "observe": 1, "enforce": 2},
     "pii": {"off": 0, "mask": 1, "redact": 1, "tokenize": 1, "block": 2},
-    "email": {"allow": 0, "block": 2},  # internal:<domain> ranks 1
+    "email": {"allow": 0, "block": 2},  # internal:<domain> and mirror:<address> rank 1
 }
 # an unset flag leaves the pipeline's own behaviour: enforcing, protecting personal data,
 # checking where mail goes (`budget` unset means the pipeline's default tier: see callers)
@@ -105,7 +106,7 @@ FREE_LOOSENING: dict[str, frozenset[str]] = {
 
 
 def _rank(key: str, value: str | None) -> int:
-    if value is not None and key == "email" and value.startswith("internal:"):
+    if value is not None and key == "email" and value.startswith(("internal:", "mirror:")):
         return 1
     if value is None or value not in _RANKS[key]:
         return _UNSET_RANK[key]
@@ -113,9 +114,10 @@ def _rank(key: str, value: str | None) -> int:
 
 
 def _email_domain(value: str | None) -> str | None:
-    if value is None or not value.startswith("internal:"):
+    """Where `internal:` or `mirror:` lets mail go ("internal:x.com", "mirror:a@x.com")."""
+    if value is None or not value.startswith(("internal:", "mirror:")):
         return None
-    return value.removeprefix("internal:").lower()
+    return value.lower()
 
 
 def _above(requested: float | None, current: float | None) -> bool:
@@ -138,7 +140,8 @@ def compare(key: str, requested: str, current: str | None) -> Change:
     """How flag value `requested` changes governance against `current` (None: unset).
 
     mode: off < observe < enforce; pii: off < mask = redact = tokenize < block; email:
-    allow < internal:<domain> < block, and another domain is looser; budget: looser when
+    allow < internal:<domain> = mirror:<address> < block, and another domain or address is
+    looser; budget: looser when
     either cap (per call, per session) is higher.
     """
     if key == "budget":

@@ -17,9 +17,10 @@ from tappass.pipeline.inert import flag_warnings
 from tappass.server.auth import require_admin
 from tappass.server.responses import JSON, parse_json_object, request_error
 from tappass.services import Services
+from tappass.tools.access import validate_tools
 
 _CREATE_FIELDS = {"name", "preset", "flags", "locked_flags", "loosenable_flags"}
-_PATCH_FIELDS = {"preset", "enabled", "flags", "locked_flags", "loosenable_flags"}
+_PATCH_FIELDS = {"preset", "enabled", "flags", "locked_flags", "loosenable_flags", "tools"}
 
 
 def _only(body: dict[str, Any], allowed: set[str]) -> None:
@@ -78,6 +79,9 @@ async def update_agent(request: Request) -> Response:
         if not body:
             raise RequestError("body: send at least one of "
                                f"{', '.join(sorted(_PATCH_FIELDS))}", field="body")
+        if "tools" in body:  # a bare list is the allow list (seed 000's "tool allowlist")
+            tools = body["tools"]
+            body["tools"] = validate_tools({"allow": tools} if isinstance(tools, list) else tools)
         agent = await services.agents.update(name, **body)
     except RequestError as exc:
         return request_error(exc)

@@ -31,6 +31,7 @@ from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
 from tappass.sessions import session_id_from
 from tappass.spend import settle_request
+from tappass.tools import scopes
 
 if TYPE_CHECKING:
     from tappass.services import Services
@@ -77,7 +78,7 @@ async def _authenticate(request: Request, services: Services, api: ApiShape) -> 
     return agent
 
 
-def _resolve_flags(request: Request, defaults: dict[str, str],
+def resolve_flags(request: Request, defaults: dict[str, str],
                    agent: AgentRecord) -> dict[str, str]:
     """Pipeline defaults < agent flags < request flags: a request may make governance stricter
     and loosen it only where the agent's admin allows (locked_flags, loosenable_flags)."""
@@ -122,7 +123,7 @@ async def governed(request: Request, api: ApiShape) -> Response:
         check_request_headers(request)
         pipeline = services.catalog.for_agent(agent)
         body = api.parse(await request.body())
-        flags = _resolve_flags(request, pipeline.definition.defaults, agent)
+        flags = resolve_flags(request, pipeline.definition.defaults, agent)
         session_id = session_id_from(request.headers.get("x-session-id"))
     except FlagLocked as exc:
         return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked", api)
@@ -141,6 +142,7 @@ async def governed(request: Request, api: ApiShape) -> Response:
                       audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
                   flags=flags, session_id=session_id, body=body)
+    ctx.state[scopes.STATE_KEY] = scopes.parse_scopes(request.headers.get(scopes.HEADER))
     response: Response | None = None
     try:
         response = await _govern(ctx, api)

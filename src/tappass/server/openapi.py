@@ -15,8 +15,8 @@ from starlette.routing import Route
 from tappass._version import __version__
 from tappass.server.responses import JSON
 
-_PUBLIC = ("/health", "/openapi.json")
-_AGENT = ("/v1/chat/completions", "/v1/messages", "/v1/models")
+_PUBLIC = ("/health", "/openapi.json", "/.well-known/")
+_AGENT = ("/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/tools/govern")
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
 

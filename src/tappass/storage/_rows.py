@@ -160,24 +160,25 @@ def _cost(value: Any) -> float | None:
 
 # Column order of `agent_params`; the INSERT statements of the backends list this order.
 AGENT_COLUMNS = ("id", "name", "preset", "flags", "enabled", "key_prefix", "key_hash",
-                 "overrides", "locked_flags", "loosenable_flags", "created_at", "updated_at")
+                 "overrides", "locked_flags", "loosenable_flags", "tools", "created_at",
+                 "updated_at")
 
 
 def agent_params(agent: AgentRecord, encode_ts: Callable[[datetime], Any]) -> tuple[Any, ...]:
     """Values for an INSERT, in AGENT_COLUMNS order."""
     return (agent.id, agent.name, agent.preset, dumps(agent.flags), agent.enabled,
             agent.key_prefix, agent.key_hash, dumps(agent.overrides), dumps(agent.locked_flags),
-            dumps(agent.loosenable_flags), encode_ts(agent.created_at),
+            dumps(agent.loosenable_flags), dumps(agent.tools), encode_ts(agent.created_at),
             encode_ts(agent.updated_at))
 
 
 def agent_update_params(agent: AgentRecord,
                         encode_ts: Callable[[datetime], Any]) -> tuple[Any, ...]:
     """preset, flags, enabled, key_prefix, key_hash, overrides, locked_flags, loosenable_flags,
-    updated_at, name."""
+    tools, updated_at, name."""
     return (agent.preset, dumps(agent.flags), agent.enabled, agent.key_prefix, agent.key_hash,
             dumps(agent.overrides), dumps(agent.locked_flags), dumps(agent.loosenable_flags),
-            encode_ts(agent.updated_at), agent.name)
+            dumps(agent.tools), encode_ts(agent.updated_at), agent.name)
 
 
 def agent_from_row(row: Row) -> AgentRecord:
@@ -186,7 +187,7 @@ def agent_from_row(row: Row) -> AgentRecord:
         enabled=bool(row["enabled"]), key_prefix=row["key_prefix"], key_hash=row["key_hash"],
         created_at=parse_ts(row["created_at"]), updated_at=parse_ts(row["updated_at"]),
         overrides=loads(row["overrides"]), locked_flags=loads(row["locked_flags"]),
-        loosenable_flags=loads(row["loosenable_flags"]))
+        loosenable_flags=loads(row["loosenable_flags"]), tools=loads(row["tools"]))
 
 
 def duplicate_agent_error(agent: AgentRecord, column: str) -> AlreadyExists:

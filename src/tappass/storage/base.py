@@ -26,6 +26,7 @@ class AgentRecord:
     overrides: dict[str, Any] = field(default_factory=dict)   # pipeline overrides (issue #3)
     locked_flags: list[str] = field(default_factory=list)     # flags a request may not change
     loosenable_flags: list[str] = field(default_factory=list)  # flags a request may loosen
+    tools: dict[str, list[str]] = field(default_factory=dict)  # {"allow": [...], "deny": [...]}
 
 
 @dataclass(slots=True)
@@ -86,7 +87,19 @@ class Store(Protocol):
     async def update_agent(self, agent: AgentRecord) -> None:
         """Replace every mutable field of the agent with this name (id, created_at are kept)."""
 
-    async def delete_agent(self, name: str) -> bool: ...
+    async def delete_agent(self, name: str) -> bool:
+        """Remove the agent and its tool pins; False when there was no such agent."""
+
+    # tool definitions pinned per agent (SHA-256 of each full definition, first sight wins)
+    async def tool_pins(self, agent_id: str) -> dict[str, str]:
+        """Tool name -> pinned SHA-256 hex for the agent."""
+
+    async def pin_tool(self, agent_id: str, tool: str, sha256: str) -> str:
+        """Pin `sha256` for the tool unless one is pinned already; the pinned hash either way
+        (concurrent first sights agree on one)."""
+
+    async def clear_tool_pins(self, agent_id: str) -> int:
+        """Forget the agent's pins (an admin accepted changed definitions); how many."""
 
     # custom pipelines
     async def save_pipeline(self, pipeline: PipelineRecord) -> None:

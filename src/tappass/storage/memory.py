@@ -55,6 +55,7 @@ class MemoryStore:
         self._secrets: dict[str, SecretRecord] = {}
         self._events: list[_StoredEvent] = []
         self._event_ids: set[str] = set()
+        self._tool_pins: dict[str, dict[str, str]] = {}   # agent id -> tool -> sha256
 
     async def open(self) -> None:
         self._open = True
@@ -116,7 +117,23 @@ class MemoryStore:
 
     async def delete_agent(self, name: str) -> bool:
         self._check_open()
-        return self._agents.pop(name, None) is not None
+        agent = self._agents.pop(name, None)
+        if agent is None:
+            return False
+        self._tool_pins.pop(agent.id, None)
+        return True
+
+    async def tool_pins(self, agent_id: str) -> dict[str, str]:
+        self._check_open()
+        return dict(self._tool_pins.get(agent_id, {}))
+
+    async def pin_tool(self, agent_id: str, tool: str, sha256: str) -> str:
+        self._check_open()
+        return self._tool_pins.setdefault(agent_id, {}).setdefault(tool, sha256)
+
+    async def clear_tool_pins(self, agent_id: str) -> int:
+        self._check_open()
+        return len(self._tool_pins.pop(agent_id, {}))
 
     # -- pipelines -----------------------------------------------------------------------
 
@@ -241,6 +258,7 @@ def _stored_agent(agent: AgentRecord) -> AgentRecord:
     stored.overrides = loads(dumps(agent.overrides))
     stored.locked_flags = loads(dumps(agent.locked_flags))
     stored.loosenable_flags = loads(dumps(agent.loosenable_flags))
+    stored.tools = loads(dumps(agent.tools))
     stored.created_at = to_utc(agent.created_at)
     stored.updated_at = to_utc(agent.updated_at)
     return stored

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,11 +51,16 @@ _CONSTRAINT_COLUMNS = {"agents_pkey": "id", "agents_name_key": "name",
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_prefix, key_hash,
-    overrides, locked_flags, loosenable_flags, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"""
+    overrides, locked_flags, loosenable_flags, tools, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = $1, flags = $2, enabled = $3, key_prefix = $4,
-    key_hash = $5, overrides = $6, locked_flags = $7, loosenable_flags = $8, updated_at = $9
-    WHERE name = $10"""
+    key_hash = $5, overrides = $6, locked_flags = $7, loosenable_flags = $8, tools = $9,
+    updated_at = $10 WHERE name = $11"""
+# the pinned hash whether this insert won or an earlier one did (one statement, no race)
+_PIN_TOOL = """WITH new AS (INSERT INTO tool_pins (agent_id, tool, sha256, pinned_at)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id, tool) DO NOTHING RETURNING sha256)
+    SELECT sha256 FROM new UNION ALL
+    SELECT sha256 FROM tool_pins WHERE agent_id = $1 AND tool = $2 LIMIT 1"""
 _SET_META = """INSERT INTO meta (key, value) VALUES ($1, $2)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at)
@@ -182,9 +187,27 @@ class PostgresStore:
             raise missing_agent_error(agent.name)
 
     async def delete_agent(self, name: str) -> bool:
-        async with self._connection("delete agent") as conn:
+        async with self._connection("delete agent", transaction=True) as conn:
+            await conn.execute("DELETE FROM tool_pins WHERE agent_id IN "
+                               "(SELECT id FROM agents WHERE name = $1)", name)
             status = await conn.execute("DELETE FROM agents WHERE name = $1", name)
         return _row_count(status) > 0
+
+    async def tool_pins(self, agent_id: str) -> dict[str, str]:
+        async with self._connection("read tool pins") as conn:
+            rows = await conn.fetch("SELECT tool, sha256 FROM tool_pins WHERE agent_id = $1",
+                                    agent_id)
+        return {row["tool"]: row["sha256"] for row in rows}
+
+    async def pin_tool(self, agent_id: str, tool: str, sha256: str) -> str:
+        async with self._connection("pin tool") as conn:
+            pinned = await conn.fetchval(_PIN_TOOL, agent_id, tool, sha256, datetime.now(UTC))
+        return str(pinned)
+
+    async def clear_tool_pins(self, agent_id: str) -> int:
+        async with self._connection("clear tool pins") as conn:
+            status = await conn.execute("DELETE FROM tool_pins WHERE agent_id = $1", agent_id)
+        return _row_count(status)
 
     # -- pipelines -----------------------------------------------------------------------
 

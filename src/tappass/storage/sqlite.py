@@ -45,11 +45,13 @@ from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, Secret
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
 _INSERT_AGENT = """INSERT INTO agents (id, name, preset, flags, enabled, key_prefix, key_hash,
-    overrides, locked_flags, loosenable_flags, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    overrides, locked_flags, loosenable_flags, tools, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 _UPDATE_AGENT = """UPDATE agents SET preset = ?, flags = ?, enabled = ?, key_prefix = ?,
-    key_hash = ?, overrides = ?, locked_flags = ?, loosenable_flags = ?, updated_at = ?
-    WHERE name = ?"""
+    key_hash = ?, overrides = ?, locked_flags = ?, loosenable_flags = ?, tools = ?,
+    updated_at = ? WHERE name = ?"""
+_PIN_TOOL = """INSERT INTO tool_pins (agent_id, tool, sha256, pinned_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (agent_id, tool) DO NOTHING"""
 _SET_META = """INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 _SAVE_PIPELINE = """INSERT INTO pipelines (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)
@@ -170,8 +172,27 @@ class SqliteStore:
 
     async def delete_agent(self, name: str) -> bool:
         async with self._transaction("delete agent") as conn:
+            await conn.execute("DELETE FROM tool_pins WHERE agent_id IN "
+                               "(SELECT id FROM agents WHERE name = ?)", (name,))
             cursor = await conn.execute("DELETE FROM agents WHERE name = ?", (name,))
             return cursor.rowcount > 0
+
+    async def tool_pins(self, agent_id: str) -> dict[str, str]:
+        rows = await self._fetch("read tool pins", "SELECT tool, sha256 FROM tool_pins "
+                                 "WHERE agent_id = ?", (agent_id,))
+        return {row["tool"]: row["sha256"] for row in rows}
+
+    async def pin_tool(self, agent_id: str, tool: str, sha256: str) -> str:
+        async with self._transaction("pin tool") as conn:
+            await conn.execute(_PIN_TOOL, (agent_id, tool, sha256, format_ts(datetime.now(UTC))))
+            rows = await conn.execute_fetchall("SELECT sha256 FROM tool_pins WHERE agent_id = ? "
+                                               "AND tool = ?", (agent_id, tool))
+        return str(list(rows)[0]["sha256"])
+
+    async def clear_tool_pins(self, agent_id: str) -> int:
+        async with self._transaction("clear tool pins") as conn:
+            cursor = await conn.execute("DELETE FROM tool_pins WHERE agent_id = ?", (agent_id,))
+            return cursor.rowcount
 
     # -- pipelines -----------------------------------------------------------------------
 
