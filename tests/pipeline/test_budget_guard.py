@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tappass.money import format_usd
 from tappass.pipeline.context import Context
 from tappass.pipeline.options import BudgetOptions
 from tappass.pipeline.step import Action
@@ -96,16 +97,19 @@ async def test_per_call_cap_allows_the_estimate_exactly_and_blocks_above() -> No
     below = {"budget": f"custom:{cap(ESTIMATE - 0.000001)}:1000"}
     decision = await budget.run(context(below))
     assert decision is not None and decision.action is Action.BLOCK
-    assert decision.reason == ("estimated call cost $0.0100 exceeds the per-call budget of "
-                               "$0.01")
+    assert decision.reason == (f"estimated call cost {format_usd(ESTIMATE)} exceeds the "
+                               f"per-call budget of {format_usd(ESTIMATE - 0.000001)}")
+    assert format_usd(ESTIMATE) == "$0.0100075"  # the amounts are shown as they are
 
 
 async def test_session_cap_trips_on_the_fourth_call_and_the_third_is_exactly_at_it() -> None:
     services = Services(SpendStore())
-    flags = {"budget": f"custom:1:{cap(CALL_COST + CALL_COST + ESTIMATE)}"}
+    session_cap = CALL_COST + CALL_COST + ESTIMATE
+    flags = {"budget": f"custom:1:{cap(session_cap)}"}
     number, reason = await calls_until_blocked(step(services), services, flags, "s1")
     assert number == 4  # call 3: spent + estimate == cap, still allowed
-    assert reason == "budget of $0.02 per session exceeded (spent $0.0120)"
+    assert reason == (f"estimated call cost {format_usd(ESTIMATE)} would exceed the budget of "
+                      f"{format_usd(session_cap)} per session (spent {format_usd(3 * CALL_COST)})")
     assert services.store.asked == []  # a session's spend is its own, not the day's
 
 
@@ -120,10 +124,13 @@ async def test_each_session_has_its_own_budget() -> None:
 async def test_day_cap_counts_what_was_spent_earlier_today() -> None:
     earlier = 0.5
     services = Services(SpendStore(earlier_today=earlier))
-    flags = {"budget": f"custom:1:{cap(earlier + CALL_COST + ESTIMATE)}"}
+    day_cap = earlier + CALL_COST + ESTIMATE
+    flags = {"budget": f"custom:1:{cap(day_cap)}"}
     number, reason = await calls_until_blocked(step(services), services, flags)
     assert number == 3  # call 2: spent + estimate == cap, still allowed
-    assert reason == "budget of $0.51 per day exceeded (spent $0.5080)"
+    spent = earlier + 2 * CALL_COST
+    assert reason == (f"estimated call cost {format_usd(ESTIMATE)} would exceed the budget of "
+                      f"{format_usd(day_cap)} per day (spent {format_usd(spent)})")
     assert services.store.asked == [("bot", utc_day_start())]  # loaded once, then counted
 
 

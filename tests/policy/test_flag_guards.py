@@ -7,6 +7,8 @@ import pytest
 from tappass.policy.flags import (
     FlagError,
     FlagLocked,
+    FlagLoosening,
+    FlagPolicy,
     format_flags,
     merge_flags,
     parse_flags,
@@ -69,36 +71,49 @@ def test_locked_flags_must_be_known_flag_names() -> None:
     assert error.field == "locked_flags"
     for bad in ("pii", ["pii", 1], None):
         error = refusal(validate_locked, bad)
-        assert str(error) == "locked_flags: expected a list of flag names"
+        assert str(error).startswith("locked_flags: expected a list of flag names")
         assert error.field == "locked_flags"
 
 
 BASE = {"mode": "observe", "pii": "mask"}
 
 
+def locked(*names: str, loosenable: tuple[str, ...] = ()) -> FlagPolicy:
+    return FlagPolicy(locked=names, loosenable=loosenable, agent="bot")
+
+
 def test_request_flags_override_unlocked_flags() -> None:
-    assert merge_flags(BASE, {"pii": "off", "budget": "dev"}, ["mode"]) == {
+    policy = locked("mode", loosenable=("pii",))
+    assert merge_flags(BASE, {"pii": "off", "budget": "dev"}, policy) == {
         "mode": "observe", "pii": "off", "budget": "dev"}
-    assert merge_flags(BASE, {"mode": "observe"}, ["mode"]) == BASE  # same value: allowed
+    assert merge_flags(BASE, {"mode": "observe"}, policy) == BASE  # same value: allowed
+    with pytest.raises(FlagLoosening) as info:  # unlocked but not loosenable: refused
+        merge_flags(BASE, {"pii": "off"}, locked("mode"))
+    assert (info.value.key, info.value.status, info.value.code) == ("pii", 403, "flag_locked")
 
 
 def test_a_locked_flag_may_only_be_made_stricter() -> None:
-    assert merge_flags(BASE, {"mode": "enforce"}, ["mode"])["mode"] == "enforce"
+    assert merge_flags(BASE, {"mode": "enforce"}, locked("mode"))["mode"] == "enforce"
     with pytest.raises(FlagLocked) as info:
-        merge_flags(BASE, {"mode": "off"}, ["mode"])
+        merge_flags(BASE, {"mode": "off"}, locked("mode"))
     error = info.value
-    assert str(error) == "flag 'mode' is locked to 'observe' for this agent by an administrator"
+    assert type(error) is FlagLocked
+    assert str(error).startswith(
+        "flag 'mode' is locked to 'observe' for this agent by an administrator")
+    assert "tappass agents unlock-flag bot mode" in str(error)
     assert (error.key, error.status, error.code, error.field) == (
         "mode", 403, "flag_locked", "X-TapPass-Flags")
     with pytest.raises(FlagLocked, match="'pii' is locked to 'mask'"):
-        merge_flags(BASE, {"pii": "block"}, ["pii"])  # pii has no order: any change refused
+        merge_flags(BASE, {"pii": "redact"}, locked("pii"))  # as strict, but changed: refused
+    assert merge_flags(BASE, {"pii": "block"}, locked("pii"))["pii"] == "block"  # stricter
     with pytest.raises(FlagLocked) as info:
-        merge_flags({}, {"pii": "off"}, ["pii"])
-    assert str(info.value) == "flag 'pii' is locked for this agent by an administrator"
+        merge_flags({}, {"pii": "off"}, locked("pii"))
+    assert str(info.value).startswith(
+        "flag 'pii' is locked for this agent by an administrator;")
+    with pytest.raises(FlagLocked):  # looser even though loosening is allowed: locked wins
+        merge_flags({"mode": "enforce"}, {"mode": "observe"}, locked("mode", loosenable=("mode",)))
     with pytest.raises(FlagLocked):
-        merge_flags({"mode": "enforce"}, {"mode": "observe"}, ["mode"])
-    with pytest.raises(FlagLocked):
-        merge_flags({}, {"mode": "enforce"}, ["mode"])  # no current value to compare with
+        merge_flags({}, {"mode": "enforce"}, locked("mode"))  # no current value to compare with
 
 
 def test_every_locked_flag_is_checked_not_just_the_first() -> None:
@@ -107,7 +122,7 @@ def test_every_locked_flag_is_checked_not_just_the_first() -> None:
                       {"mode": "enforce", "pii": "off"},   # first made stricter
                       {"pii": "off"}):                      # first not requested
         with pytest.raises(FlagLocked, match="'pii' is locked"):
-            merge_flags(base, requested, ["mode", "pii"])
+            merge_flags(base, requested, locked("mode", "pii", loosenable=("pii",)))
 
 
 def test_empty_parts_anywhere_are_skipped() -> None:

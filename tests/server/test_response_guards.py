@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tappass.errors import StorageError
+from tappass.server.failures import AUDIT_UNAVAILABLE
 from tests.conftest import ADMIN_HEADERS, Gateway, gateway_with
 
 
@@ -22,8 +23,8 @@ async def audit_fails(gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gw.services.store, "append_audit", failing)
 
 
-AUDIT_DOWN = {"message": "the audit trail could not be written; request denied",
-              "type": "storage_error", "param": None, "code": "audit_unavailable"}
+AUDIT_DOWN = {"message": AUDIT_UNAVAILABLE, "type": "storage_error", "param": None,
+              "code": "audit_unavailable", "retryable": True}
 
 
 async def test_disabled_agent_refusal_is_audited_in_full(gateway: Gateway) -> None:
@@ -64,6 +65,7 @@ async def test_a_refusal_that_cannot_be_audited_is_503(
     response = await gateway.chat(key)
     assert response.status_code == 503
     assert response.json() == {"error": AUDIT_DOWN}
+    assert "disk full" not in response.text
 
 
 async def test_a_block_that_cannot_be_audited_is_503(
@@ -152,7 +154,7 @@ async def test_would_block_reasons_are_fully_percent_encoded(proxied: Gateway) -
     assert response.status_code == 200
     assert response.headers["x-tappass-would-block"] == (
         "validate_input:invalid%20input%3A%20input%20contains%20NUL%20characters, "
-        "budget_enforcement:estimated%20call%20cost%20%240.0000%20exceeds%20the%20per-call"
+        "budget_enforcement:estimated%20call%20cost%20%240.0000175%20exceeds%20the%20per-call"
         "%20budget%20of%20%240.00")
 
 
@@ -166,14 +168,19 @@ async def test_a_failing_step_answers_503_with_the_step_and_audits_the_error(
 
     monkeypatch.setattr(step, "run", broken)
     response = await gateway.chat(key)
-    message = "step validate_input failed: RuntimeError: detector crashed"
+    audit_id = response.headers["x-tappass-audit-id"]
     assert response.status_code == 503
-    assert response.json()["error"] == {
-        "message": message, "type": "governance_error", "param": None, "code": "step_failed",
-        "audit_id": response.headers["x-tappass-audit-id"], "step": "validate_input"}
+    error = response.json()["error"]
+    assert {k: v for k, v in error.items() if k != "message"} == {
+        "type": "governance_error", "param": None, "code": "step_failed",
+        "audit_id": audit_id, "step": "validate_input", "retryable": False}
+    assert "'validate_input' failed" in error["message"] and audit_id in error["message"]
+    assert "detector crashed" not in response.text  # the cause is for admins only
     assert response.headers["x-tappass-steps"].startswith("validate_input=error")
     event = await last_event(gateway)
-    assert (event["error"], event["reason"], event["http_status"]) == (message, message, 503)
+    assert (event["id"], event["reason"], event["http_status"]) == (
+        audit_id, error["message"], 503)
+    assert event["error"] == "step validate_input failed: RuntimeError: detector crashed"
 
 
 async def test_an_answer_that_cannot_be_audited_is_503_without_the_cause(

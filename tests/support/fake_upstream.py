@@ -9,7 +9,8 @@ JSON), `slow-stream` (a chunk every 0.2 s for about 3 s), `shape-list` / `shape-
 `shape-usage` (answers of the wrong shape), `cut-stream` (streams two chunks, then drops the
 connection mid-body), `spaced-json` (answers and streams JSON with spaces after separators,
 as Python's json module does), `odd-usage` (ends with a chunk that is not an object and one
-whose `usage` is not); anything else answers "upstream says: <last user text>" with fixed
+whose `usage` is not), `string-counts` (ends with a usage whose token count is a string);
+anything else answers "upstream says: <last user text>" with fixed
 usage.
 """
 
@@ -194,6 +195,10 @@ class FakeUpstream:
             for odd in (b'["usage"]', b'{"choices":[],"usage":"n/a"}'):
                 await send({"type": "http.response.body", "body": b"data: " + odd + b"\n\n",
                             "more_body": True})
+        if model == "string-counts":
+            odd = b'{"choices":[],"usage":{"prompt_tokens":"10","completion_tokens":5}}'
+            await send({"type": "http.response.body", "body": b"data: " + odd + b"\n\n",
+                        "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
     async def _drip(self, send: Any, body: bytes) -> None:
