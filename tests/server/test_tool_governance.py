@@ -102,7 +102,8 @@ async def test_tool_definitions_outside_the_allow_list_are_refused_without_a_fil
 ])
 async def test_dangerous_arguments_in_the_answer_are_blocked(
         proxied: Gateway, name: str, arguments: dict[str, Any], kind: str) -> None:
-    key = await agent(proxied, f"scan-{kind}")
+    # pii off: the fake model reads the call from the prompt, where detect_pii would see it
+    key = await agent(proxied, f"scan-{kind}", flags={"pii": "off"})
     response = await answer_with(proxied, key, name, arguments)
     reason = blocked(response, "tool_call")
     assert reason.startswith(f"tool_call_scan: {kind} in tool {name!r} argument ")
@@ -112,7 +113,10 @@ async def test_dangerous_arguments_in_the_answer_are_blocked(
 
 async def test_injected_instructions_in_a_tool_result_never_reach_the_model(
         proxied: Gateway, upstream: FakeUpstream) -> None:
-    key = await agent(proxied, "results")
+    # detect_prompt_injection (and detect_pii, for the address) would refuse this first;
+    # here tool_call_scan must, on its own
+    key = await agent(proxied, "results", flags={"pii": "off"},
+                      steps={"detect_prompt_injection": {"enabled": False}})
     messages = [
         {"role": "user", "content": "weather in Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
@@ -122,12 +126,12 @@ async def test_injected_instructions_in_a_tool_result_never_reach_the_model(
     sent = len(upstream.requests)
     reason = blocked(await proxied.chat(key, model="gpt-4o-mini", messages=messages),
                      "tool_call_scan")
-    assert reason.startswith("hidden_instructions in tool result messages[2]")
+    assert " in tool result messages[2]" in reason
     assert len(upstream.requests) == sent   # the provider never saw it
 
 
 async def test_email_flag_internal_blocks_outside_recipients(proxied: Gateway) -> None:
-    key = await agent(proxied, "mailer", flags={"email": "internal:corp.com"})
+    key = await agent(proxied, "mailer", flags={"email": "internal:corp.com", "pii": "off"})
     ok = await answer_with(proxied, key, "gmail_send", {"to": "ann@corp.com", "body": "hi"})
     assert ok.status_code == 200, ok.text
     reason = blocked(await answer_with(proxied, key, "gmail_send",
@@ -138,7 +142,7 @@ async def test_email_flag_internal_blocks_outside_recipients(proxied: Gateway) -
 
 
 async def test_email_flag_mirror_rewrites_the_call_in_the_answer(proxied: Gateway) -> None:
-    key = await agent(proxied, "mirrored", flags={"email": "mirror:qa@corp.com"})
+    key = await agent(proxied, "mirrored", flags={"email": "mirror:qa@corp.com", "pii": "off"})
     response = await answer_with(proxied, key, "send_email",
                                  {"to": ["boss@rival.com"], "cc": "x@y.com", "subject": "s"})
     assert response.status_code == 200, response.text
