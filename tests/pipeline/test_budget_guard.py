@@ -1,22 +1,26 @@
 """budget_enforcement trips on an exact call number, at the equality boundary (issue 20).
 
-The step runs against the real in-process counters (`LocalState`) the gateway uses; each
-"call" is the step's decision followed by the spend cost_tracking would record. Caps are
-written as the float sum the step computes, so `spent + estimate == cap` holds exactly.
+The step runs against the real in-process key-value store (`MemoryKV`) the gateway uses;
+each "call" is the step's decision (which reserves the estimate on the shared counters)
+followed by the end of the request, which replaces the reservation with the cost
+cost_tracking recorded (`tappass.spend.settle_request`). Caps are written as the float
+sum the step computes, so `spent + estimate == cap` holds exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
+from tappass.kv import Delta, MemoryKV, usd_units
 from tappass.money import format_usd
 from tappass.pipeline.context import Context
 from tappass.pipeline.options import BudgetOptions
 from tappass.pipeline.step import Action
 from tappass.pipeline.steps.budget_enforcement import BudgetEnforcement, estimate_cost
-from tappass.state import LocalState, utc_day_start
+from tappass.spend import DAY_TTL, day_key, settle_request, utc_day_start
 from tests.storage_helpers import make_agent
 
 CALL_COST = 0.004          # what cost_tracking records after each call
@@ -40,7 +44,29 @@ class SpendStore:
 @dataclass
 class Services:
     store: SpendStore
-    state: LocalState = field(default_factory=LocalState)
+    kv: MemoryKV = field(default_factory=MemoryKV)
+    settings: Any = field(default_factory=lambda: SimpleNamespace(session_ttl=600))
+
+
+class Step(BudgetEnforcement):
+    """The step, given each request's Context with the services it was built with (as the
+    runner does); it keeps the requests it ran, to end them with `paid`."""
+
+    def __init__(self, options: BudgetOptions, services: Services) -> None:
+        super().__init__(options, services)
+        self.services = services
+        self.requests: list[Context] = []
+
+    async def run(self, ctx: Context) -> Any:
+        ctx.services = self.services  # type: ignore[assignment]
+        self.requests.append(ctx)
+        return await super().run(ctx)
+
+
+async def paid(ctx: Context, cost: float) -> None:
+    """End the request as the gateway does after a call that cost `cost`."""
+    ctx.upstream_ms, ctx.cost_usd = 1.0, cost
+    await settle_request(ctx)
 
 
 def context(flags: dict[str, str], session: str | None = None, agent: str = "bot",
@@ -51,20 +77,21 @@ def context(flags: dict[str, str], session: str | None = None, agent: str = "bot
                    pipeline=None, flags=flags, session_id=session, body=request)  # type: ignore[arg-type]
 
 
-def step(services: Services, **options: Any) -> BudgetEnforcement:
-    return BudgetEnforcement(BudgetOptions(**options), services)
+def step(services: Services, **options: Any) -> Step:
+    return Step(BudgetOptions(**options), services)
 
 
-async def calls_until_blocked(budget: BudgetEnforcement, services: Services,
+async def calls_until_blocked(budget: Step, services: Services,
                               flags: dict[str, str], session: str | None = None,
                               limit: int = 10) -> tuple[int, str]:
     """The number of the first blocked call, and its reason."""
     for number in range(1, limit + 1):
-        decision = await budget.run(context(flags, session))
+        request = context(flags, session)
+        decision = await budget.run(request)
         if decision is not None:
             assert decision.action is Action.BLOCK
             return number, decision.reason
-        services.state.add_spend("bot", session, CALL_COST)
+        await paid(request, CALL_COST)
     raise AssertionError(f"no call blocked within {limit}")
 
 
@@ -104,6 +131,9 @@ async def test_per_call_cap_allows_the_estimate_exactly_and_blocks_above() -> No
 
 async def test_session_cap_trips_on_the_fourth_call_and_the_third_is_exactly_at_it() -> None:
     services = Services(SpendStore())
+    # the agent's day (already on the shared counter, so the trail is not read) is $5:
+    # none of it may count against the session's cap
+    await services.kv.adjust([Delta(day_key("bot"), usd_units(5.0), DAY_TTL)])
     session_cap = CALL_COST + CALL_COST + ESTIMATE
     flags = {"budget": f"custom:1:{cap(session_cap)}"}
     number, reason = await calls_until_blocked(step(services), services, flags, "s1")
@@ -160,6 +190,6 @@ async def test_the_default_tier_applies_without_a_flag() -> None:
     assert await budget.run(context({})) is None
     decision = await budget.run(context({}, max_tokens=20_000))
     assert decision is not None and "per-call budget of $0.10" in decision.reason
-    services.state.add_spend("bot", None, 0.015)  # 1.995 + the estimate is over $2
+    await paid(budget.requests[0], 0.015)  # 1.995 + the estimate is over $2
     decision = await budget.run(context({}))
     assert decision is not None and "per day" in decision.reason

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from tappass.kv import MemoryKV
 from tappass.pipeline.context import Context
 from tappass.pipeline.options import RateLimitOptions
 from tappass.pipeline.step import Action
 from tappass.pipeline.steps.rate_limit import RateLimit
-from tappass.state import LocalState
 from tests.storage_helpers import make_agent
 
 
@@ -19,7 +19,7 @@ def context(agent: str = "bot") -> Context:
 
 
 def services(rpm: int = 600) -> SimpleNamespace:
-    return SimpleNamespace(state=LocalState(), settings=SimpleNamespace(rate_limit_rpm=rpm))
+    return SimpleNamespace(kv=MemoryKV(), settings=SimpleNamespace(rate_limit_rpm=rpm))
 
 
 async def test_the_third_request_at_two_per_minute_is_refused() -> None:
