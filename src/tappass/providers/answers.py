@@ -46,32 +46,29 @@ def invalid(provider: str, what: str, data: object = None) -> ProviderError:
                          usage=readable_usage(data))
 
 
-def check_answer(provider: str, raw: bytes) -> dict[str, Any]:
-    """The parsed chat-completions answer; ProviderError `upstream_invalid` if malformed."""
+def _parse_object(provider: str, raw: bytes, what: str) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise invalid(provider, "invalid JSON") from None
+        raise invalid(provider, f"{what} that is not JSON") from None
     if not isinstance(data, dict):
-        raise invalid(provider, f"a JSON {type(data).__name__} instead of an object")
+        raise invalid(provider, f"{what} that is a JSON {type(data).__name__}")
+    if not _usage_is_valid(data):
+        raise invalid(provider, f"{what} whose token counts are not integers", data)
+    return data
+
+
+def check_answer(provider: str, raw: bytes) -> dict[str, Any]:
+    """The parsed chat-completions answer; ProviderError `upstream_invalid` if malformed."""
+    data = _parse_object(provider, raw, "an answer")
     if not isinstance(data.get("choices"), list):
         raise invalid(provider, "an answer without a 'choices' list", data)
-    if not _usage_is_valid(data):
-        raise invalid(provider, "token counts that are not integers", data)
     return data
 
 
 def check_chunk(provider: str, payload: bytes) -> dict[str, Any]:
     """One parsed stream chunk; ProviderError `upstream_invalid` if malformed."""
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise invalid(provider, "a stream chunk that is not JSON") from None
-    if not isinstance(data, dict):
-        raise invalid(provider, f"a stream chunk that is a JSON {type(data).__name__}")
-    if not _usage_is_valid(data):
-        raise invalid(provider, "a stream chunk whose token counts are not integers", data)
-    return data
+    return _parse_object(provider, payload, "a stream chunk")
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -12,10 +12,12 @@ sent once to the fallback model's provider. A stream falls back only before its 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tappass.errors import ProviderError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from tappass.providers.base import Provider
@@ -84,9 +86,16 @@ class Guarded:
             self.breaker.success()  # it answered: the agent's request was the problem
 
     async def complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        return await self._guarded(lambda: self.inner.complete(body))
+
+    async def open_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        return await self._guarded(lambda: self.inner.open_stream(body))
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()` through the breaker: outages count, anything else (a cancel) is abandoned."""
         self.breaker.check(self.name)
         try:
-            result = await self.inner.complete(body)
+            result = await call()
         except ProviderError as exc:
             self._note(exc)
             raise
@@ -95,19 +104,6 @@ class Guarded:
             raise
         self.breaker.success()
         return result
-
-    async def open_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        self.breaker.check(self.name)
-        try:
-            stream = await self.inner.open_stream(body)
-        except ProviderError as exc:
-            self._note(exc)
-            raise
-        except BaseException:
-            self.breaker.abandon()
-            raise
-        self.breaker.success()
-        return stream
 
     async def list_models(self) -> list[dict[str, Any]]:
         return await self.inner.list_models()
