@@ -11,7 +11,6 @@ within a second).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from tappass.pipeline.definition import (
     load_preset,
 )
 from tappass.pipeline.overrides import apply, normalize, toggles
+from tappass.poller import Poller
 from tappass.storage.base import PipelineRecord
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class PipelineCatalog:
         self._custom: dict[str, tuple[PipelineRecord, PipelineDefinition]] = {}
         self._compiled: dict[tuple[str, Any], Pipeline] = {}
         self._version: str | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._poller = Poller(self.refresh, POLL_SECONDS, "pipelines")
 
     # -- names and definitions ---------------------------------------------------------
 
@@ -193,21 +193,7 @@ class PipelineCatalog:
             await self._reload(version)
 
     def start(self) -> None:
-        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="pipelines")
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                await self.refresh()
-            except Exception as exc:  # storage hiccup: keep serving what we have
-                log.warning("could not refresh pipelines: %s", exc)
+        self._poller.start()
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            try:
-                await self._poller
-            except asyncio.CancelledError:
-                pass
-            self._poller = None
+        await self._poller.close()

@@ -11,13 +11,13 @@ and dates only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tappass.errors import RequestError, StorageError
+from tappass.poller import Poller
 from tappass.storage.base import SecretRecord
 from tappass.vault.cipher import KEY_VARIABLE, Cipher, VaultError
 
@@ -46,7 +46,7 @@ class Vault:
         self._cipher = Cipher(key) if key else None
         self._values: dict[str, str] = {}
         self._version: str | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._poller = Poller(self.refresh, POLL_SECONDS, "the vault")
 
     @property
     def enabled(self) -> bool:
@@ -95,24 +95,10 @@ class Vault:
         await self._store.set_meta(VERSION, self._version)
 
     def start(self) -> None:
-        self._poller = asyncio.get_running_loop().create_task(self._poll(), name="vault")
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                await self.refresh()
-            except StorageError as exc:  # keep serving the keys already held
-                log.warning("could not check the vault for changes: %s", exc)
+        self._poller.start()
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            try:
-                await self._poller
-            except asyncio.CancelledError:
-                pass
-            self._poller = None
+        await self._poller.close()
 
     async def reload(self) -> None:
         """After another worker changed the vault; on failure the previous keys stay in use."""
