@@ -23,7 +23,6 @@ caps it), so one-shot requests leave no counters behind.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,22 +30,16 @@ from dataclasses import dataclass
 import orjson
 
 from tappass import keys
-from tappass.errors import RequestError
 from tappass.kv import KV, units_usd
+from tappass.server.request_headers import check_session_id
 
-SESSION_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")   # visible ASCII, no spaces
 HISTORY_MAX = 200   # tool calls kept per session (the most recent)
 
 
 def session_id_from(header: str | None) -> str | None:
-    """The caller's session id, or None; RequestError names the header when it is invalid."""
-    if header is None:
-        return None
-    if not SESSION_ID_RE.fullmatch(header):
-        raise RequestError("X-Session-Id: expected 1 to 128 visible ASCII characters "
-                           "(no spaces); omit it and the gateway returns a new one",
-                           field="X-Session-Id")
-    return header
+    """The caller's session id, or None for no (or an empty) header; RequestError names the
+    header when it is out of bounds (the one rule: `request_headers.check_session_id`)."""
+    return check_session_id(header) if header else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from tappass.policy.flags import FlagLocked
 from tappass.server.auth import admin_services, bearer
 from tappass.server.openai import resolve_flags
 from tappass.server.responses import JSON, blocked_body, error, parse_json_object, request_error
+from tappass.sessions import session_id_from
 from tappass.tools import scopes
 from tappass.tools.access import validate_tools
 from tappass.tools.calls import ToolCall, call_from
@@ -131,7 +132,7 @@ def _outcome(services: Services, agent: AgentRecord, request: Request, call: Too
     pipeline = services.catalog.for_agent(agent)
     flags = resolve_flags(request, pipeline.definition.defaults, agent)
     tool_request = ToolRequest(agent, flags, scopes.parse_scopes(
-        request.headers.get(scopes.HEADER)), request.headers.get("x-session-id"))
+        request.headers.get(scopes.HEADER)), session_id_from(request.headers.get("x-session-id")))
     mode = flags.get("mode", "enforce")
     if mode == "off":
         return Outcome(call), mode

@@ -11,6 +11,7 @@ steps see the redacted text. Findings carry types, spans and scores, never the v
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -53,7 +54,7 @@ def custom_detector(patterns: Sequence[CustomPattern]) -> Detector | None:
     return detect
 
 
-class DataDetectionStep:
+class DataDetectionStep(ABC):
     id: ClassVar[str]
     what: ClassVar[str]        # "secret", "business data", ... for reasons
 
@@ -66,9 +67,9 @@ class DataDetectionStep:
         self._custom = custom_detector(options.custom_patterns)
         self._custom_name = f"{self.id}.custom.{id(self)}"
 
+    @abstractmethod
     def detector(self, options: Any) -> tuple[str, Detector]:
         """The scan name and detector this step reads (compiled once per step)."""
-        raise NotImplementedError
 
     async def run(self, ctx: Context) -> Decision | None:
         answer = ctx.response is not None or ctx.chunks is not None
