@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from tappass.providers.answers import check_answer, check_chunk
+from tappass.providers.answers import check_answer
 from tappass.providers.http import Call, HttpProvider, Timeouts
 
 KeySource = Callable[[], str | None]
@@ -27,13 +27,13 @@ def fixed_key(key: str | None) -> KeySource:
 
 
 class PassThrough:
-    """Stream chunks are already OpenAI chunks: checked, then forwarded unchanged."""
+    """Stream chunks are already OpenAI chunks: forwarded unchanged (the stream path parses
+    and checks every chunk once, whichever provider sent it: `server.streaming`)."""
 
     def __init__(self, provider: str) -> None:
         self._provider = provider
 
     def feed(self, event: str | None, payload: bytes) -> list[bytes]:
-        check_chunk(self._provider, payload)
         return [payload]
 
     def close(self) -> list[bytes]:
