@@ -206,6 +206,9 @@ class InjectionOptions(Detector):
         default=[], description="sha256 hex of system prompts that are not scanned")
     threshold: float | None = Field(
         default=None, ge=0, le=1, description="score that blocks; overrides sensitivity")
+    llm_judge: bool = Field(
+        default=True, description="ask the LLM judge about uncertain texts when "
+        "TAPPASS_LLM_JUDGE_ENABLED is on (false: this pipeline never calls it)")
 
     @field_validator("allowlist_hashes")
     @classmethod
