@@ -132,6 +132,13 @@ class Session:
         return await self._kv.hash_incr_float(f"{self._base}:state", "escalation", amount,
                                               self._ttl)
 
+    async def remember_answers(self, digests: Sequence[str], window: int) -> set[str]:
+        """The digests of the session's last `window` answers; then add these ones."""
+        key = f"{self._base}:answers"
+        earlier = set((await self._kv.list_get(key))[-window:])
+        await self._kv.list_push(key, list(digests), window, self._ttl)
+        return earlier
+
     async def add_taint(self, labels: Iterable[str]) -> None:
         members = sorted(set(labels))
         if members:

@@ -267,12 +267,46 @@ class LoopGuardOptions(StepOptions):
 
 
 class OutputConstraintsOptions(StepOptions):
-    max_chars: int | None = Field(default=None, ge=1)
+    max_chars: int | None = Field(default=None, ge=1, description="longest allowed answer")
+    format: Literal["text", "json"] = Field(
+        default="text", description="json: the answer must parse as JSON")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema the answer must match (implies format json)")
     forbidden_patterns: list[str] = []
+    required_patterns: list[str] = []
+    on_violation: Literal["block", "flag"] = "block"
+
+    @field_validator("forbidden_patterns", "required_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        return [_compiles(p) for p in value]
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema_is_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from jsonschema import Draft202012Validator
+            from jsonschema.exceptions import SchemaError
+            try:
+                Draft202012Validator.check_schema(value)
+            except SchemaError as exc:
+                raise ValueError(f"json_schema is not a valid JSON Schema: {exc.message}") \
+                    from None
+        return value
+
+    def schema_validator(self) -> Any:
+        if self.json_schema is None:
+            return None
+        from jsonschema import Draft202012Validator
+        return Draft202012Validator(self.json_schema)
 
 
 class DedupOptions(StepOptions):
-    window: int = Field(default=10, ge=1)
+    window: int = Field(default=10, ge=1, le=1000,
+                        description="earlier answers of the session compared with this one")
+    max_repeats: int = Field(default=4, ge=2, le=100,
+                             description="back-to-back repeats of a phrase that make a loop")
+    action: Literal["flag", "block"] = "flag"
 
 
 class ContentSafetyOptions(Detector):
