@@ -128,6 +128,10 @@ class Session:
         """Pin the tool definition's digest on first sight; the pinned digest."""
         return await self._kv.hash_set_new(f"{self._base}:tools", name, digest, self._ttl)
 
+    async def escalation(self) -> float:
+        scores = await self._kv.hash_get(f"{self._base}:state")
+        return float(scores.get("escalation", 0.0))
+
     async def add_escalation(self, amount: float) -> float:
         return await self._kv.hash_incr_float(f"{self._base}:state", "escalation", amount,
                                               self._ttl)

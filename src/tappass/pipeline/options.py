@@ -314,7 +314,8 @@ class ContentSafetyOptions(Detector):
 
 
 class EscalationOptions(StepOptions):
-    threshold: float = Field(default=0.8, ge=0, le=1)
+    threshold: float = Field(default=0.8, gt=0, le=10, description="accumulated session "
+                             "risk that escalates (a blocked request adds up to 1)")
 
 
 class ArtifactOptions(StepOptions):

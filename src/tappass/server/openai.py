@@ -20,6 +20,7 @@ from tappass.audit.events import bare_event, event_from_context
 from tappass.errors import ConfigError, ProviderError, RequestError, StepError, StorageError
 from tappass.pipeline.context import Context
 from tappass.pipeline.runner import Block, run_phase
+from tappass.pipeline.steps.session_escalation import note_blocked_request
 from tappass.pipeline.step import Phase
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
 from tappass.server import auth_flood
@@ -189,6 +190,7 @@ async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError,
 
 async def _blocked(ctx: Context, block: Block, api: ApiShape) -> Response:
     decision = block.decision
+    await note_blocked_request(ctx)
     await ctx.services.audit.record(event_from_context(
         ctx, status="blocked", http_status=decision.status, blocked_by=block.step,
         reason=decision.reason))
