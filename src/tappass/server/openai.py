@@ -20,8 +20,8 @@ from tappass.audit.events import bare_event, event_from_context
 from tappass.errors import ConfigError, ProviderError, RequestError, StepError, StorageError
 from tappass.pipeline.context import Context
 from tappass.pipeline.runner import Block, run_phase
-from tappass.pipeline.steps.session_escalation import note_blocked_request
 from tappass.pipeline.step import Phase
+from tappass.pipeline.steps.session_escalation import note_blocked_request
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
 from tappass.server import auth_flood
 from tappass.server.auth import bearer, is_admin
