@@ -310,7 +310,17 @@ class DedupOptions(StepOptions):
 
 
 class ContentSafetyOptions(Detector):
-    categories: list[str] = []
+    categories: list[str] = Field(default=[], description="categories checked (empty: all)")
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from tappass.detect.content_safety import NAMES
+        unknown = sorted(set(value) - NAMES)
+        if unknown:
+            raise ValueError(f"unknown content_safety categories {unknown}; valid: "
+                             + ", ".join(sorted(NAMES)))
+        return value
 
 
 class EscalationOptions(StepOptions):
