@@ -252,7 +252,12 @@ class InspectImagesOptions(StepOptions):
 
 
 class AdaptiveOptions(StepOptions):
-    window_requests: int = Field(default=100, ge=1)
+    window_requests: int = Field(default=100, ge=1, le=10_000,
+                                 description="recent risky requests kept per agent and session")
+    half_life_seconds: float = Field(default=900.0, gt=0,
+                                     description="a finding's weight halves this often")
+    max_tightening: float = Field(default=0.35, ge=0, le=0.9,
+                                  description="largest cut of a threshold, at full heat")
 
 
 class ModelRoutingOptions(StepOptions):

@@ -19,9 +19,9 @@ from tappass import keys
 from tappass.audit.events import bare_event, event_from_context
 from tappass.errors import ConfigError, ProviderError, RequestError, StepError, StorageError
 from tappass.pipeline.context import Context
+from tappass.pipeline.outcome import finish_request
 from tappass.pipeline.runner import Block, run_phase
 from tappass.pipeline.step import Phase
-from tappass.pipeline.steps.session_escalation import note_blocked_request
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
 from tappass.server import auth_flood
 from tappass.server.auth import bearer, is_admin
@@ -31,7 +31,6 @@ from tappass.server.responses import JSON, blocked_body, error, error_body
 from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
 from tappass.sessions import session_id_from
-from tappass.spend import settle_request
 from tappass.tools import scopes
 
 if TYPE_CHECKING:
@@ -150,7 +149,7 @@ async def governed(request: Request, api: ApiShape) -> Response:
         return response
     finally:
         if not isinstance(response, StreamingResponse):  # a stream settles when it ends
-            await settle_request(ctx)
+            await finish_request(ctx)
 
 
 async def _govern(ctx: Context, api: ApiShape) -> Response:
@@ -190,7 +189,6 @@ async def _failed(ctx: Context, exc: ProviderError | StepError | StorageError,
 
 async def _blocked(ctx: Context, block: Block, api: ApiShape) -> Response:
     decision = block.decision
-    await note_blocked_request(ctx)
     await ctx.services.audit.record(event_from_context(
         ctx, status="blocked", http_status=decision.status, blocked_by=block.step,
         reason=decision.reason))

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from tappass.detect.injection import InjectionDetector, load_detector, top_score
 from tappass.detect.injection.decode import tag_payload
 from tappass.detect.injection.detector import FLOOR, THRESHOLDS
+from tappass.pipeline.adaptive import tightened
 from tappass.pipeline.options import InjectionOptions
 from tappass.pipeline.step import Action, Decision, Finding
 
@@ -87,6 +88,7 @@ class DetectPromptInjection:
 
     async def run(self, ctx: Context) -> Decision | None:
         scan = ctx.request_scan()
+        threshold = tightened(ctx, self._threshold)
         findings: list[Finding] = []
         unsure: list[tuple[str, str]] = []      # (text, where) to ask the judge about
         roles = aligned_roles(ctx.body["messages"], len(scan.texts))
@@ -98,9 +100,9 @@ class DetectPromptInjection:
             found = self._scan(norm, where)
             findings.extend(found)
             if self._judge is not None and norm.original.strip() and self._judge.wants(
-                    top_score(found), FLOOR, self._threshold):
+                    top_score(found), FLOOR, threshold):
                 unsure.append((norm.original, where))
-        hits = [f for f in findings if f.score >= self._threshold]
+        hits = [f for f in findings if f.score >= threshold]
         if not hits and unsure:
             return await self._ask_judge(unsure)
         return self._block(hits)

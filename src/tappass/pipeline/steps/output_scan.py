@@ -8,8 +8,9 @@ Scans each choice's text and tool-call arguments (the answer's shared scan, whic
   detector's rules (its linear model is trained on prompts, and reads a model's refusal,
   "I can't ignore my instructions", as an attack), at thresholds stricter than on requests
   (`low` 0.95, `medium` 0.85, `high` 0.6); a phrase the answer refuses is not a finding;
-- hidden characters (`hidden_text`): Unicode tag characters, bidi overrides and the other
-  tricks `detect_unicode_tricks` finds on requests, at its thresholds.
+- hidden characters (`hidden_text`): Unicode tag characters, bidi overrides, invisible
+  characters inside words and variation-selector smuggling, at `detect_unicode_tricks`'
+  thresholds (look-alike words are left to that step, on requests).
 
 Personal data and secrets in the answer are `detect_pii`'s and `detect_secrets`' (after
 phase); markdown-image and link exfiltration is `check_exfiltration`'s. A finding blocks;
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 INJECTION_THRESHOLDS: dict[str, float] = {"low": 0.95, "medium": 0.85, "high": 0.6}
+# characters that hide text from a person; look-alike words in an answer hide nothing
+HIDING = frozenset({"tag_characters", "bidi_override", "invisible_characters",
+                    "variation_selectors"})
 # a model refusing ("I can't ignore my previous instructions") is not attacking anyone
 _REFUSAL = re.compile(r"(?i)\b(?:can(?:no|')t|can not|won't|will not|unable to|not able to|"
                       r"refuse to|not allowed to|must not)\s+(?:\w+\s+){0,2}\Z")
@@ -71,7 +75,8 @@ class OutputScan:
             findings.extend(Finding("hidden_text", f.start, f.end, f.score,
                                     f"answer text {index}: {f.type}: {f.explanation}")
                             for f in detect_unicode_tricks(text)
-                            if f.score >= self._unicode_min and not self._exempt(text, f))
+                            if f.type in HIDING and f.score >= self._unicode_min
+                            and not self._exempt(text, f))
         if not findings:
             return None
         best = max(findings, key=lambda f: f.score)
