@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tappass.detect.unicode_tricks import detect_unicode_tricks
+from tappass.pipeline.adaptive import tightened
 from tappass.pipeline.options import Detector
 from tappass.pipeline.step import Action, Decision, Finding
 from tappass.pipeline.steps.detect_prompt_injection import aligned_roles
@@ -41,13 +42,14 @@ class DetectUnicodeTricks:
     async def run(self, ctx: Context) -> Decision | None:
         texts = ctx.request_scan().texts
         roles = aligned_roles(ctx.body["messages"], len(texts))
+        threshold = tightened(ctx, self._threshold)
         hits: list[Finding] = []
         for index, (role, text) in enumerate(zip(roles, texts, strict=True)):
             if role in SKIPPED_ROLES:
                 continue
             hits.extend(_located(f, f"text {index} ({role})")
                         for f in detect_unicode_tricks(text)
-                        if f.score >= self._threshold and not self._exempt(text, f))
+                        if f.score >= threshold and not self._exempt(text, f))
         if not hits:
             return None
         best = max(hits, key=lambda f: f.score)
