@@ -28,6 +28,7 @@ from tappass.pipeline.options import Detector
 from tappass.pipeline.step import Action, Decision, Finding
 from tappass.pipeline.steps._data_detection import answer_scan
 from tappass.pipeline.steps.detect_unicode_tricks import THRESHOLDS as UNICODE_THRESHOLDS
+from tappass.pipeline.steps.detect_unicode_tricks import WordAllowlist
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -55,8 +56,7 @@ class OutputScan:
         self._rules = rules
         self._injection_min = INJECTION_THRESHOLDS[options.sensitivity]
         self._unicode_min = UNICODE_THRESHOLDS[options.sensitivity]
-        self._exact = frozenset(options.allowlist)
-        self._patterns = tuple(re.compile(p) for p in options.allowlist_patterns)
+        self._allowlist = WordAllowlist.of(options)
 
     async def run(self, ctx: Context) -> Decision | None:
         scan = answer_scan(ctx)
@@ -76,18 +76,12 @@ class OutputScan:
                                     f"answer text {index}: {f.type}: {f.explanation}")
                             for f in detect_unicode_tricks(text)
                             if f.type in HIDING and f.score >= self._unicode_min
-                            and not self._exempt(text, f))
+                            and not self._allowlist.covers(text, f))
         if not findings:
             return None
         best = max(findings, key=lambda f: f.score)
         return Decision(Action.BLOCK, f"the answer carries {best.type.replace('_', ' ')} "
                         f"({best.explanation.split(':', 1)[0]})", tuple(findings))
-
-    def _exempt(self, text: str, finding: Finding) -> bool:
-        if finding.start is None or finding.end is None:
-            return False
-        word = text[finding.start:finding.end]
-        return word in self._exact or any(p.fullmatch(word) for p in self._patterns)
 
 
 def _refusal(text: str, finding: Finding) -> bool:
