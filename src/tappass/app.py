@@ -25,6 +25,7 @@ from starlette.routing import Route
 from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
+from tappass.audit.writers import start_chain
 from tappass.changes import ChangeSignal
 from tappass.clip import clip
 from tappass.kv import open_kv
@@ -34,6 +35,7 @@ from tappass.providers.registry import Providers
 from tappass.server import (
     agents,
     audit,
+    audit_chain,
     health,
     messages,
     openai,
@@ -71,6 +73,8 @@ def routes() -> list[Route]:
         Route("/v1/tools/govern", tools.govern_tool_call, methods=["POST"]),
         Route("/.well-known/jwks.json", tools.jwks, methods=["GET"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
+        Route("/v1/audit/pubkey", audit_chain.pubkey, methods=["GET"]),
+        Route("/v1/audit/export", audit_chain.export, methods=["GET"]),
         Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
         Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),
         Route("/admin/pipelines/{name}", pipelines.get_pipeline, methods=["GET"]),
@@ -111,7 +115,8 @@ async def start_services(settings: Settings) -> Services:
     if generated:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
               file=sys.stderr, flush=True)
-    recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
+    recorder = AuditRecorder(store, batch_max=settings.audit_batch_max,
+                             chain=await start_chain(store, settings))
     key_vault = Vault(store, settings.vault_key.get_secret_value()
                       if settings.vault_key else None)
     await key_vault.load()

@@ -114,6 +114,15 @@ class AuditChain:
     def seq(self) -> int:
         return self._head.seq
 
+    @property
+    def signer(self) -> CheckpointSigner | None:
+        return self._signer
+
+    def info(self) -> dict[str, Any]:
+        return {"writer": self.writer, "seq": self._head.seq, "checkpoints": self.checkpoints,
+                "last_checkpoint_seq": self._signed_seq,
+                "key_id": self._signer.key_id if self._signer else None}
+
     def seal(self, events: list[dict[str, Any]], *, completion: bool) -> Sealed:
         head = _Head(self._head.seq, self._head.hash, self._head.id)
         sealed = Sealed(head)

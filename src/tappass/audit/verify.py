@@ -170,7 +170,7 @@ class Verifier:
         """An open stream the start-up sweep marked interrupted: its open form matches."""
         if event.get("status") != INTERRUPTED_STATUS or "completion" in chain:
             return False
-        return content_digest({**event, "status": "open", "error": None}) == chain["digest"]
+        return bool(content_digest({**event, "status": "open", "error": None}) == chain["digest"])
 
     def _link(self, event_id: str, writer: str, fields: Any) -> _Link:
         if not isinstance(fields, dict) or any(name not in fields for name in LINK_FIELDS):
