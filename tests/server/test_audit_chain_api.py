@@ -12,10 +12,10 @@ import httpx
 import orjson
 from click.testing import CliRunner
 
+from tappass.app import create_app
 from tappass.audit.signing import parse_public_key
 from tappass.audit.verify import verify_lines
 from tappass.cli.main import cli
-from tappass.app import create_app
 from tappass.settings import load_settings
 from tests.conftest import ADMIN, ADMIN_HEADERS, Gateway
 
