@@ -31,6 +31,7 @@ from tappass.clip import clip
 from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
+from tappass.prometheus import GatewayMetrics
 from tappass.providers.registry import Providers
 from tappass.server import (
     agents,
@@ -38,6 +39,7 @@ from tappass.server import (
     audit_chain,
     health,
     messages,
+    metrics,
     openai,
     openapi,
     pipelines,
@@ -81,6 +83,8 @@ def routes() -> list[Route]:
         Route("/admin/pipelines/{name}", pipelines.put_pipeline, methods=["PUT"]),
         Route("/admin/pipelines/{name}", pipelines.delete_pipeline, methods=["DELETE"]),
         Route("/admin/steps", pipelines.list_steps, methods=["GET"]),
+        Route("/admin/metrics", metrics.admin_metrics, methods=["GET"]),
+        Route("/metrics", metrics.prometheus_metrics, methods=["GET"]),
         Route("/admin/vault", vault.list_secrets, methods=["GET"]),
         Route("/admin/vault/rekey", vault.rekey, methods=["POST"]),
         Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
@@ -115,15 +119,18 @@ async def start_services(settings: Settings) -> Services:
     if generated:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
               file=sys.stderr, flush=True)
+    gateway_metrics = GatewayMetrics()
     recorder = AuditRecorder(store, batch_max=settings.audit_batch_max,
-                             chain=await start_chain(store, settings))
+                             chain=await start_chain(store, settings),
+                             on_written=gateway_metrics.observe)
     key_vault = Vault(store, settings.vault_key.get_secret_value()
                       if settings.vault_key else None)
     await key_vault.load()
     services = Services(settings=settings, store=store,
                         providers=Providers(settings, key_vault.get),
                         kv=await open_kv(settings), audit=recorder, admin_key_hash=admin_hash,
-                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault)
+                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault,
+                        metrics=gateway_metrics)
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
     services.auth_flood = AuthFloodGuard(settings.auth_failure_limit,

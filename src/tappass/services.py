@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tappass.audit.recorder import AuditRecorder
     from tappass.kv import KV
     from tappass.pipeline.catalog import PipelineCatalog
+    from tappass.prometheus import GatewayMetrics
     from tappass.providers.registry import Providers
     from tappass.server.auth_flood import AuthFloodGuard
     from tappass.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     streams: OpenStreams = field(default_factory=OpenStreams)
     vault: Vault | None = None
     tools: ToolState = field(init=False)   # session tool pins, capability signer
+    metrics: GatewayMetrics | None = None  # Prometheus counters fed by the audit writer
 
     def __post_init__(self) -> None:
         self.tools = ToolState(self.settings)

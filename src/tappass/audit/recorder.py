@@ -50,9 +50,11 @@ class _Pending:
 
 class AuditRecorder:
     def __init__(self, store: Store, *, batch_max: int = 256,
-                 probe_interval: float = 1.0, chain: AuditChain | None = None) -> None:
+                 probe_interval: float = 1.0, chain: AuditChain | None = None,
+                 on_written: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self._store = store
         self.chain = chain
+        self._on_written = on_written
         self._batch_max = batch_max
         self._probe_interval = probe_interval
         self._probe: asyncio.Task[None] | None = None
@@ -122,6 +124,16 @@ class AuditRecorder:
         for p in batch:
             if not p.future.done():
                 p.future.set_result(None)
+        self._notify(events)
+
+    def _notify(self, events: list[dict[str, Any]]) -> None:
+        """Hand committed events to the metrics; their failure never fails a write."""
+        if self._on_written is None:
+            return
+        try:
+            self._on_written(events)
+        except Exception:
+            log.exception("observing %d committed audit events failed", len(events))
 
     def _succeeded(self) -> None:
         began = self.health.succeeded()
