@@ -20,7 +20,8 @@ from tappass.audit.chain import AuditChain, jsonl_line
 from tappass.audit.recorder import AuditRecorder
 from tappass.audit.signing import CheckpointSigner
 from tappass.audit.verify import Report, verify_lines, verify_store
-from tappass.storage.base import Store
+from tappass.storage.base import AuditQuery, Store
+from tappass.storage.memory import MemoryStore
 from tappass.storage.postgres import PostgresStore
 from tappass.storage.sqlite import SqliteStore
 from tests.support.postgres import fresh_postgres_schema
@@ -266,3 +267,33 @@ async def test_an_export_verifies_offline_and_its_tampering_is_found(sql_store: 
     assert problem(verify_lines(edited, KEY.public_key())) == ("edited", "ae_0005")
     inserted = [*lines[:3], jsonl_line(make_event(50)), *lines[3:]]
     assert problem(verify_lines(inserted, KEY.public_key())) == ("inserted", "ae_0050")
+
+
+class _Hiding(MemoryStore):
+    """A live PostgreSQL as a pass sees it: a row committed just after the pass paged past
+    its position (hidden in the first `passes` passes)."""
+
+    def __init__(self, hidden: str, passes: int) -> None:
+        super().__init__()
+        self.hidden, self.passes, self.pass_number = hidden, passes, 0
+
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        if after_position == 0:
+            self.pass_number += 1
+        page = await super().audit_page(after_position, limit, query)
+        if self.pass_number > self.passes:
+            return page
+        return [(position, event) for position, event in page if event["id"] != self.hidden]
+
+
+@pytest.mark.parametrize(("passes", "ok"), [(1, True), (10, False)])
+async def test_a_position_committed_during_a_pass_is_not_a_deletion(passes: int,
+                                                                     ok: bool) -> None:
+    store = _Hiding("ae_0003", passes)
+    await store.open()
+    await write_events(store, 6)
+    report = await verify_store(store, KEY.public_key())
+    assert report.ok is ok
+    if not ok:
+        assert problem(report) == ("deleted", "ae_0003")   # still missing: a real deletion
