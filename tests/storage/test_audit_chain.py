@@ -108,11 +108,12 @@ def problem(report: Report) -> tuple[str, str | None]:
 
 
 async def test_written_events_verify_with_counts_and_signed_checkpoints(sql_store: Store) -> None:
-    await write_events(sql_store, 12, checkpoint_events=5)
+    chain = await write_events(sql_store, 12, checkpoint_events=5)
     report = await verify_store(sql_store, KEY.public_key())
     assert report.ok, report.as_dict()
     assert (report.events, report.chained, report.legacy) == (12, 12, 0)
-    assert report.checkpoints >= 3  # genesis, then every 5 events
+    assert report.checkpoints == chain.checkpoints == 3  # genesis, then at 6 and 11
+    assert chain.info()["last_checkpoint_seq"] == 11
     (writer,) = report.writers.values()
     assert writer["events"] == 12
 

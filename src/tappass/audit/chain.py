@@ -46,8 +46,9 @@ def canonical(value: Any) -> bytes:
 
 def content_digest(event: Mapping[str, Any]) -> str:
     """SHA-256 hex of the event's canonical JSON, the `chain` key left out."""
-    body = {key: value for key, value in event.items() if key != CHAIN_KEY}
-    return hashlib.sha256(canonical(body)).hexdigest()
+    if CHAIN_KEY in event:
+        event = {key: value for key, value in event.items() if key != CHAIN_KEY}
+    return hashlib.sha256(canonical(event)).hexdigest()
 
 
 def link_hash(event_id: str, writer: str, seq: int, prev: str, prev_id: str | None,
@@ -86,7 +87,8 @@ class Sealed:
     head: _Head
     opened: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> open link
     completed: list[str] = field(default_factory=list)              # ids completed
-    signed_at: float | None = None
+    signatures: int = 0
+    signed_seq: int = 0
 
 
 class AuditChain:
@@ -130,7 +132,7 @@ class AuditChain:
         for event in events:
             link = self._link(head, event)
             if link["seq"] == 1:
-                self._sign(link)  # a signed genesis: no one can start a chain of their own
+                self._sign(link, sealed)  # a signed genesis: no one starts a chain of their own
             if completion and (opened := self._open.get(event["id"])) is not None:
                 event[CHAIN_KEY] = {**opened, "completion": link}
                 sealed.completed.append(event["id"])
@@ -140,14 +142,13 @@ class AuditChain:
                     sealed.opened[event["id"]] = link
             last = link
         if last is not None and "sig" not in last and self._due(head.seq):
-            self._sign(last)
-            sealed.signed_at = time.monotonic()
+            self._sign(last, sealed)
         return sealed
 
     def commit(self, sealed: Sealed) -> None:
-        if sealed.signed_at is not None:
-            self._signed_seq, self._signed_at = sealed.head.seq, sealed.signed_at
-            self.checkpoints += 1
+        if sealed.signatures:
+            self._signed_seq, self._signed_at = sealed.signed_seq, time.monotonic()
+            self.checkpoints += sealed.signatures
         self._head = sealed.head
         self._open.update(sealed.opened)
         for event_id in sealed.completed:
@@ -168,6 +169,8 @@ class AuditChain:
         return (seq - self._signed_seq >= self._checkpoint_events
                 or time.monotonic() - self._signed_at >= self._checkpoint_seconds)
 
-    def _sign(self, link: dict[str, Any]) -> None:
+    def _sign(self, link: dict[str, Any], sealed: Sealed) -> None:
         if self._signer is not None:
             link["sig"], link["key"] = self._signer.sign(self.writer, link["seq"], link["hash"])
+            sealed.signatures += 1
+            sealed.signed_seq = link["seq"]
