@@ -4,7 +4,8 @@ Counters and histograms are fed from each audit event once it is committed (a st
 when it completes), so they count exactly what the audit trail records:
 
 - `tappass_requests_total{agent, preset, status}`
-- `tappass_step_duration_seconds{step, verdict}` (histogram)
+- `tappass_step_duration_seconds{step, verdict}` (histogram; steps that did not run,
+  `skipped` or `unavailable`, are left out)
 - `tappass_gateway_overhead_seconds{preset}` (histogram: total latency less upstream)
 - `tappass_request_duration_seconds{preset}` (histogram: total latency)
 
@@ -33,6 +34,7 @@ STEP_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                    10.0, 30.0, 60.0)
 _NOT_FINISHED = "open"
+NOT_RUN = frozenset({"skipped", "unavailable"})  # no duration worth a histogram
 
 
 def prepare_multiprocess_dir(settings: Settings) -> Path:
@@ -67,6 +69,14 @@ class GatewayMetrics:
         self.duration = Histogram(
             "tappass_request_duration_seconds", "Total latency of a request at the gateway.",
             ["preset"], buckets=REQUEST_BUCKETS, registry=self.registry)
+        self._children: dict[tuple[Any, ...], Any] = {}  # labels() once per label set
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe(self, events: Iterable[dict[str, Any]]) -> None:
         """Count committed audit events (a stream's `open` event waits for its outcome)."""
@@ -74,14 +84,16 @@ class GatewayMetrics:
             if event.get("status") == _NOT_FINISHED:
                 continue
             preset = event.get("pipeline") or ""
-            self.requests.labels(event.get("agent") or "", preset, event["status"]).inc()
+            self._child(self.requests, event.get("agent") or "", preset, event["status"]).inc()
             for step in event.get("steps") or ():
-                self.steps.labels(step["step"], step["verdict"]).observe(
+                if step["verdict"] in NOT_RUN:
+                    continue
+                self._child(self.steps, step["step"], step["verdict"]).observe(
                     step["duration_ms"] / 1000)
             latency = event.get("latency_ms")
             if latency:
-                self.duration.labels(preset).observe(latency["total"] / 1000)
-                self.overhead.labels(preset).observe(latency["gateway"] / 1000)
+                self._child(self.duration, preset).observe(latency["total"] / 1000)
+                self._child(self.overhead, preset).observe(latency["gateway"] / 1000)
 
     def exposition(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest

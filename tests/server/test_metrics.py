@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,17 +47,18 @@ async def test_window_stats_per_step_agent_and_preset_over_the_window_only() -> 
     await store.open()
     events = [event(n) for n in range(1, 101)]
     events += [event(200, agent="other", pipeline="regulated", status="blocked",
-                     steps=[{"step": "detect_pii", "verdict": "block", "duration_ms": 500.0}]),
+                     steps=[{"step": "detect_pii", "verdict": "block", "duration_ms": 500.0},
+                            {"step": "detect_pii", "verdict": "skipped", "duration_ms": 0.0}]),
                event(201, status="open"),                  # a stream still running
                event(202, minutes_ago=120)]                # outside the window
     await store.append_audit(events)
     stats = (await window_stats(store, timedelta(hours=1), now=NOW)).as_dict("1h")
     assert stats["requests"] == 101 and stats["by_status"] == {"allowed": 100, "blocked": 1}
     (pii,) = stats["steps"]
-    assert (pii["step"], pii["count"]) == ("detect_pii", 101)
+    assert (pii["step"], pii["count"]) == ("detect_pii", 102)
     assert (pii["p50_ms"], pii["p95_ms"], pii["p99_ms"], pii["max_ms"]) == (51.0, 96.0,
                                                                             100.0, 500.0)
-    assert pii["verdicts"] == {"allow": 100, "block": 1}
+    assert pii["verdicts"] == {"allow": 100, "block": 1, "skipped": 1}
     assert stats["agents"]["other"]["by_status"] == {"blocked": 1}
     assert stats["presets"]["starter"]["requests"] == 100
     assert stats["presets"]["starter"]["gateway_latency"]["p50_ms"] == 50.0
@@ -73,10 +75,14 @@ async def test_admin_metrics_reports_real_requests_per_step(gateway: Gateway) ->
     body = response.json()
     assert body["window"] == "1h" and body["requests"] == 3
     assert body["agents"]["bot"]["requests"] == 3 and body["presets"]["starter"]["requests"] == 3
-    assert body["steps"], "no per-step figures"
+    ran = [step for step in body["steps"] if set(step["verdicts"]) - {"unavailable", "skipped"}]
+    assert ran, "no per-step figures"
     for step in body["steps"]:
         assert step["count"] == sum(step["verdicts"].values()) == 3
+    for step in ran:
         assert 0 <= step["p50_ms"] <= step["p95_ms"] <= step["p99_ms"] <= step["max_ms"]
+    not_run = [step for step in body["steps"] if step not in ran]
+    assert all(step["p50_ms"] is None for step in not_run)  # counted, no duration
 
 
 async def test_admin_metrics_needs_the_admin_key_and_names_a_bad_window(
@@ -101,6 +107,10 @@ async def test_prometheus_metrics_count_requests_and_step_durations(gateway: Gat
     text = response.text
     assert 'tappass_requests_total{agent="bot",preset="starter",status="allowed"} 2.0' in text
     assert "# TYPE tappass_step_duration_seconds histogram" in text
+    counts = re.findall(r'tappass_step_duration_seconds_count\{step="[a-z_]+",'
+                        r'verdict="allow"\} ([0-9.]+)', text)
+    assert counts and {float(c) for c in counts} == {2.0}
+    assert 'verdict="unavailable"' not in text  # steps that did not run: no durations
     assert 'tappass_gateway_overhead_seconds_count{preset="starter"} 2.0' in text
 
 

@@ -3,7 +3,8 @@
 `GET /admin/metrics` reads the audit store, not process memory: with `--workers N` (or
 several hosts on one PostgreSQL) every worker writes its events to the same store, so any
 worker answers for all of them. Percentiles are nearest-rank over the window's events
-(exact, no sampling); at most `MAX_EVENTS` events are read, the oldest of the window
+(exact, no sampling) over the steps that ran (a `skipped` or `unavailable` verdict is
+counted, its duration left out); at most `MAX_EVENTS` events are read, the oldest of the window
 first, and `truncated` says when the window held more.
 """
 
@@ -24,6 +25,7 @@ MAX_EVENTS = 100_000
 PAGE_SIZE = 1000
 PERCENTILES = (50, 95, 99)
 NOT_FINISHED = frozenset({"open"})  # a stream still running: counted when it completes
+NOT_RUN = frozenset({"skipped", "unavailable"})  # counted by verdict, no duration
 
 
 def percentile(ordered: list[float], p: int) -> float | None:
@@ -88,8 +90,9 @@ class WindowStats:
         self.presets[str(event.get("pipeline"))].add(event)
         for result in event.get("steps") or ():
             step = self.steps[str(result.get("step"))]
-            step.verdicts[str(result.get("verdict"))] += 1
-            if isinstance(result.get("duration_ms"), int | float):
+            verdict = str(result.get("verdict"))
+            step.verdicts[verdict] += 1
+            if verdict not in NOT_RUN and isinstance(result.get("duration_ms"), int | float):
                 step.durations.append(float(result["duration_ms"]))
 
     def as_dict(self, window: str) -> dict[str, Any]:
