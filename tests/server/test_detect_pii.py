@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 import yaml
 
-from tappass.pipeline.steps.detect_pii import mask, rewrite_messages
+from tappass.pipeline.rewrite import rewrite_messages
+from tappass.pipeline.steps.detect_pii import mask
 from tappass.pipeline.step import Finding
 from tests.conftest import ADMIN_HEADERS, Gateway
 from tests.seeds import snippet
@@ -127,7 +128,7 @@ def test_masking_copies_messages_and_keeps_other_parts() -> None:
     original = orjson.dumps(messages)
     text = "mail a@b.io"
     masked = mask(text, [Finding("EMAIL", 5, 11)])
-    out = rewrite_messages(messages, ["be brief", masked])
+    out = rewrite_messages(messages, lambda i, t: masked if i == 1 else t)
     assert out[1]["content"][0]["text"] == "mail [EMAIL]"
     assert out[0] is messages[0] and out[1]["content"][1] is messages[1]["content"][1]
     assert orjson.dumps(messages) == original
