@@ -132,6 +132,9 @@ class Session:
         return await self._kv.hash_incr_float(f"{self._base}:state", "escalation", amount,
                                               self._ttl)
 
+    async def taint(self) -> frozenset[str]:
+        return frozenset(await self._kv.set_members(f"{self._base}:taint"))
+
     async def add_taint(self, labels: Iterable[str]) -> None:
         members = sorted(set(labels))
         if members:

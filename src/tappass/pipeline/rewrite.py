@@ -75,6 +75,12 @@ def answer_parts(response: dict[str, Any]) -> list[tuple[str, bool]]:
     return out
 
 
+def answer_tool_calls(response: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, arguments) of every tool call in a chat completion."""
+    return [(str(call["function"].get("name", "")), call["function"]["arguments"])
+            for message in _messages(response) for call in _tool_calls(message)]
+
+
 def answer_texts(response: dict[str, Any]) -> list[str]:
     """The texts of a chat completion: each choice's content and tool-call arguments."""
     return [text for text, _ in answer_parts(response)]

@@ -112,6 +112,12 @@ class TokenVault:
         digest = hmac.new(self._name_key, message, hashlib.sha256).hexdigest()
         return make_token(kind, digest[:HEX_CHARS])
 
+    def fingerprint(self, value: str) -> str:
+        """A keyed digest of the normalised value (taint labels): equal for equal values,
+        and no one without the secret can test a guess against it."""
+        message = b"taint\0" + normalised(value).encode()
+        return hmac.new(self._name_key, message, hashlib.sha256).hexdigest()[:24]
+
     def seal(self, scope: str, token: str, value: str) -> str:
         nonce = os.urandom(_NONCE)
         sealed = self._aead.encrypt(nonce, value.encode(), f"{scope}\0{token}".encode())
