@@ -9,8 +9,10 @@ a client that does not send it back gets new tokens each request, so without a s
 the scope is the request).
 
 The values are kept in the shared key-value store (`s:<agent>:<session>:tokens`, a hash
-token -> sealed value, expiring with the session), sealed with AES-256-GCM; the token and
-the scope are bound as associated data, so a sealed value moved elsewhere does not open.
+token -> `<fingerprint>.<sealed value>`, expiring with the session), sealed with
+AES-256-GCM; the token and the scope are bound as associated data, so a sealed value moved
+elsewhere does not open. The fingerprint (a keyed HMAC of the normalised value) lets a
+later turn check a token it derives again without decrypting anything.
 
 The secret: 32 bytes derived from `TAPPASS_VAULT_KEY` when it is set, else read from
 `<TAPPASS_HOME>/token.key` (base64, created 0600 on first use). Two derived keys are used,
@@ -109,14 +111,13 @@ class TokenVault:
         """The token of `value` (of `finding_type`) in `scope`: the same every time."""
         kind = token_type(finding_type)
         message = "\0".join((scope, kind, normalised(value))).encode()
-        digest = hmac.new(self._name_key, message, hashlib.sha256).hexdigest()
-        return make_token(kind, digest[:HEX_CHARS])
+        return make_token(kind, hmac.digest(self._name_key, message, "sha256").hex()[:HEX_CHARS])
 
     def fingerprint(self, value: str) -> str:
-        """A keyed digest of the normalised value (taint labels): equal for equal values,
-        and no one without the secret can test a guess against it."""
+        """A keyed digest of the normalised value (taint labels, collision checks): equal for
+        equal values, and no one without the secret can test a guess against it."""
         message = b"taint\0" + normalised(value).encode()
-        return hmac.new(self._name_key, message, hashlib.sha256).hexdigest()[:24]
+        return hmac.digest(self._name_key, message, "sha256").hex()[:24]
 
     def seal(self, scope: str, token: str, value: str) -> str:
         nonce = os.urandom(_NONCE)
@@ -137,16 +138,20 @@ class TokenVault:
     async def keep(self, kv: KV, scope: str, key: str, values: dict[str, str],
                    ttl: int) -> set[str]:
         """Store token -> value; the tokens that already stood for another value (a
-        collision of their 32 bits), which must not be used."""
+        collision of their 32 bits), which must not be used.
+
+        Each entry is `<fingerprint of the value>.<sealed value>`: a token seen before is
+        checked against its fingerprint (one read for all of them) and not sealed again."""
+        stored = await kv.hash_get(key)
         clashing: set[str] = set()
         for token, value in values.items():
-            sealed = self.seal(scope, token, value)
-            stored = await kv.hash_set_new(key, token, sealed, ttl)
-            if stored != sealed:
-                earlier = self.open(scope, token, stored)
-                if earlier is None or not hmac.compare_digest(
-                        normalised(earlier).encode(), normalised(value).encode()):
-                    clashing.add(token)
+            mark = self.fingerprint(value)
+            entry = stored.get(token)
+            if entry is None:
+                sealed = self.seal(scope, token, value)
+                entry = await kv.hash_set_new(key, token, f"{mark}.{sealed}", ttl)
+            if not hmac.compare_digest(entry.partition(".")[0].encode(), mark.encode()):
+                clashing.add(token)
         return clashing
 
     async def values(self, kv: KV, scope: str, key: str, tokens: set[str]) -> dict[str, str]:
@@ -154,8 +159,8 @@ class TokenVault:
         stored = await kv.hash_get(key)
         out: dict[str, str] = {}
         for token in tokens:
-            sealed = stored.get(token)
-            value = self.open(scope, token, sealed) if sealed is not None else None
+            entry = stored.get(token)
+            value = self.open(scope, token, entry.partition(".")[2]) if entry else None
             if value is not None:
                 out[token] = value
         return out

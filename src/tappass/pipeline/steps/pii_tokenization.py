@@ -19,7 +19,7 @@ from tappass.pipeline.options import PiiOptions, PiiTokenizationOptions
 from tappass.pipeline.rewrite import replace_spans, rewrite_messages
 from tappass.pipeline.step import Action, Decision, Finding, Phase
 from tappass.pipeline.steps.detect_pii import DetectPii
-from tappass.pipeline.token_vault import mapping_key, token_vault
+from tappass.pipeline.token_vault import TokenVault, mapping_key, token_vault
 
 if TYPE_CHECKING:
     from tappass.detect.scan import Scan
@@ -35,8 +35,14 @@ class PiiTokenization:
 
     def __init__(self, options: PiiTokenizationOptions, services: Any) -> None:
         self.options = options
+        self._token_vault: TokenVault | None = None   # the server's, on first use
         self._entities = frozenset(options.entities) if options.entities is not None else None
         self._fallback: DetectPii | None = None
+
+    def _vault(self, ctx: Context) -> TokenVault:
+        if self._token_vault is None:
+            self._token_vault = token_vault(ctx.services.settings)
+        return self._token_vault
 
     async def run(self, ctx: Context) -> Decision | None:
         if ctx.flags.get("pii") != "tokenize":
@@ -47,7 +53,7 @@ class PiiTokenization:
         if not flat:
             return None
         scope = f"{ctx.agent.name}:{ctx.session_id}"
-        vault = token_vault(ctx.services.settings)
+        vault = self._vault(ctx)
         tokens = [[vault.token(scope, f.type, text[f.start or 0:f.end or 0]) for f in found]
                   for text, found in zip(scan.texts, per_text, strict=True)]
         values = {token: text[f.start or 0:f.end or 0]

@@ -27,7 +27,7 @@ from tappass.pipeline.options import SinkRule, TaintOptions
 from tappass.pipeline.rewrite import answer_tool_calls
 from tappass.pipeline.step import Action, Decision, Finding, Phase
 from tappass.pipeline.steps._data_detection import answer_scan
-from tappass.pipeline.token_vault import token_vault
+from tappass.pipeline.token_vault import TokenVault, token_vault
 from tappass.pipeline.tokens import TOKEN_RE
 from tappass.policy.taint import (
     EXTERNAL_ROLES,
@@ -55,8 +55,14 @@ class TaintTracking:
 
     def __init__(self, options: TaintOptions, services: Any) -> None:
         self.options = options
+        self._token_vault: TokenVault | None = None   # the server's, on first use
         self._outbound = tuple(p.lower() for p in options.outbound_tools)
         self._pii: PiiDetector | None = None
+
+    def _vault(self, ctx: Context) -> TokenVault:
+        if self._token_vault is None:
+            self._token_vault = token_vault(ctx.services.settings)
+        return self._token_vault
 
     async def run(self, ctx: Context) -> Decision | None:
         if ctx.response is None and ctx.chunks is None:
@@ -68,7 +74,7 @@ class TaintTracking:
     # -- before: label --------------------------------------------------------------------
 
     async def _label(self, ctx: Context) -> Decision | None:
-        fingerprint = token_vault(ctx.services.settings).fingerprint
+        fingerprint = self._vault(ctx).fingerprint
         scan = ctx.request_scan()
         roles = text_roles(ctx.body["messages"])
         members: set[str] = set()
@@ -103,7 +109,7 @@ class TaintTracking:
         calls = answer_tool_calls(ctx.response)
         if not members and not any("[TOKEN_" in args for _, args in calls):
             return None
-        fingerprint = token_vault(ctx.services.settings).fingerprint
+        fingerprint = self._vault(ctx).fingerprint
         found: list[Finding] = []
         blocking = False
         for rule in self.options.sinks:
