@@ -47,20 +47,20 @@ from tappass.detect.secrets import detect_secrets  # noqa: E402
 from tappass.kv.memory import MemoryKV  # noqa: E402
 from tappass.pipeline.context import Context  # noqa: E402
 from tappass.pipeline.definition import Entry, Pipeline, load_preset  # noqa: E402
-from tappass.pipeline.options import validate_options  # noqa: E402
-from tappass.pipeline.registry import get_spec, load_class  # noqa: E402
-from tappass.pipeline.step import Category, Phase  # noqa: E402
-from tappass.settings import load_settings  # noqa: E402
 from tappass.pipeline.options import (  # noqa: E402
     BusinessDataOptions,
     InfrastructureOptions,
     SecretsOptions,
+    validate_options,  # noqa: E402
 )
+from tappass.pipeline.registry import get_spec, load_class  # noqa: E402
+from tappass.pipeline.step import Category, Phase  # noqa: E402
 from tappass.pipeline.steps.detect_business_data import DetectBusinessData  # noqa: E402
 from tappass.pipeline.steps.detect_infrastructure_data import (  # noqa: E402
     DetectInfrastructureData,
 )
 from tappass.pipeline.steps.detect_secrets import DetectSecrets  # noqa: E402
+from tappass.settings import load_settings  # noqa: E402
 
 DEV_SET = ROOT.parent / "shared" / "eval" / "pii" / "dev.jsonl"
 

@@ -8,8 +8,8 @@ import orjson
 import yaml
 
 from tappass.pipeline.rewrite import rewrite_messages
-from tappass.pipeline.steps.detect_pii import mask
 from tappass.pipeline.step import Finding
+from tappass.pipeline.steps.detect_pii import mask
 from tests.conftest import ADMIN_HEADERS, Gateway
 from tests.seeds import snippet
 from tests.support.fake_upstream import FakeUpstream
