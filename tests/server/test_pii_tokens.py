@@ -98,3 +98,16 @@ async def test_mapping_is_sealed_in_the_shared_store(proxied: Gateway,
     assert set(stored) == {m.group(0) for m in TOKEN_RE.finditer(sent(upstream))}
     assert len(stored) == 2
     assert not any("john" in value.lower() for value in stored.values())
+
+
+async def test_a_streamed_answer_records_that_tokens_are_not_restored_yet(
+        proxied: Gateway, upstream: FakeUpstream) -> None:
+    key = await proxied.add_agent("claims", preset="regulated", flags={"pii": "tokenize"})
+    response = await proxied.client.post("/v1/chat/completions", headers={
+        "Authorization": f"Bearer {key}", **SESSION}, json={
+        "model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": PROMPT}]})
+    assert response.status_code == 200
+    assert "john@example.com" not in sent(upstream)
+    event = await proxied.event(response.headers["x-tappass-audit-id"])
+    restore = next(s for s in event["steps"] if s["step"] == "pii_restore")
+    assert restore["verdict"] == "flag" and "not restored" in restore["reason"]

@@ -8,6 +8,9 @@ recorded as an `UNKNOWN_TOKEN` finding (span in that text, never the value).
 
 Streams: `restore_lookup(ctx)` loads the session's tokens once; `TokenStream` (see
 `tappass.pipeline.tokens`) then restores chunk by chunk, holding back a possibly split token.
+The streaming path does not call them yet: until it does, a streamed answer reaches the
+agent with its tokens (the provider still never sees a value), and this step records a
+`flag` saying so.
 """
 
 from __future__ import annotations
@@ -54,8 +57,11 @@ class PiiRestore:
         self.options = options
 
     async def run(self, ctx: Context) -> Decision | None:
-        if ctx.flags.get("pii") != "tokenize" or ctx.response is None:
-            return None   # a stream restores as it passes (restore_lookup)
+        if ctx.flags.get("pii") != "tokenize":
+            return None
+        if ctx.response is None:
+            return Decision(Action.FLAG, "streamed answer: its tokens are not restored in "
+                            "this version (the provider saw no values)")
         parts = answer_parts(ctx.response)
         seen = {m.group(0) for text, _ in parts for m in TOKEN_RE.finditer(text)}
         if not seen:
