@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 _STATE = "taint_tracking"    # ctx.state: the labels this request added
+# off: personal data is not governed; mask, redact: it never leaves (and is not scanned again)
+_PII_GONE_OR_UNGOVERNED = frozenset({"off", "mask", "redact"})
 
 
 class TaintTracking:
@@ -79,8 +81,8 @@ class TaintTracking:
         roles = text_roles(ctx.body["messages"])
         members: set[str] = set()
         for label, per_text in _sources(ctx, scan):
-            if label == "PII" and ctx.flags.get("pii") == "off":
-                continue     # pii=off: personal data is not governed for this request
+            if label == "PII" and ctx.flags.get("pii") in _PII_GONE_OR_UNGOVERNED:
+                continue
             for i, found in enumerate(per_text):
                 external = i < len(roles) and roles[i] in EXTERNAL_ROLES
                 for f in found:
