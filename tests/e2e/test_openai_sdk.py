@@ -80,7 +80,8 @@ def test_sdk_raw_response_carries_governance_headers(gw: Gateway) -> None:
     assert raw.headers["x-tappass-audit-id"].startswith("ae_")
     assert raw.headers["x-tappass-steps"].count("=") == 45
     assert "detect_pii=allow" in raw.headers["x-tappass-steps"]
-    assert "classify_data=unavailable" in raw.headers["x-tappass-steps"]
+    assert "classify_data=allow" in raw.headers["x-tappass-steps"]
+    assert "detect_shell_bleed=unavailable" in raw.headers["x-tappass-steps"]
 
 
 def test_disabled_agent_raises_permission_denied_with_the_step(gw: Gateway) -> None:

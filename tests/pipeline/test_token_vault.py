@@ -65,3 +65,15 @@ def test_the_vault_key_setting_is_used_when_set(tmp_path: Path) -> None:
     without = token_vault(load_settings(storage="memory", home=tmp_path))
     assert with_key.token("s", "EMAIL", "a@b.io") != without.token("s", "EMAIL", "a@b.io")
     assert (tmp_path / KEY_FILE).exists()   # created for the settings without a vault key
+
+
+def test_two_values_of_one_request_sharing_a_token_are_both_refused() -> None:
+    from tappass.pipeline.step import Finding
+    from tappass.pipeline.steps.pii_tokenization import _distinct
+    texts = ("a@b.io and A@B.io", "c@d.io")
+    per_text = [[Finding("EMAIL", 0, 6), Finding("EMAIL", 11, 17)], [Finding("EMAIL", 0, 6)]]
+    same, forced = "[TOKEN_EMAIL_00000000]", "[TOKEN_EMAIL_11111111]"
+    values, clashing = _distinct(texts, per_text, [[same, same], [forced]])
+    assert values == {same: "a@b.io", forced: "c@d.io"} and clashing == set()
+    values, clashing = _distinct(texts, per_text, [[same, same], [same]])   # forced clash
+    assert clashing == {same}

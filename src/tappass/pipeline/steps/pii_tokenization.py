@@ -19,7 +19,7 @@ from tappass.pipeline.options import PiiOptions, PiiTokenizationOptions
 from tappass.pipeline.rewrite import replace_spans, rewrite_messages
 from tappass.pipeline.step import Action, Decision, Finding, Phase
 from tappass.pipeline.steps.detect_pii import DetectPii
-from tappass.pipeline.token_vault import TokenVault, mapping_key, token_vault
+from tappass.pipeline.token_vault import TokenVault, mapping_key, normalised, token_vault
 
 if TYPE_CHECKING:
     from tappass.detect.scan import Scan
@@ -56,11 +56,9 @@ class PiiTokenization:
         vault = self._vault(ctx)
         tokens = [[vault.token(scope, f.type, text[f.start or 0:f.end or 0]) for f in found]
                   for text, found in zip(scan.texts, per_text, strict=True)]
-        values = {token: text[f.start or 0:f.end or 0]
-                  for text, found, row in zip(scan.texts, per_text, tokens, strict=True)
-                  for f, token in zip(found, row, strict=True)}
-        clashing = await vault.keep(ctx.services.kv, scope, mapping_key(ctx.agent.name,
-                                    ctx.session_id), values, ctx.session.ttl)
+        values, clashing = _distinct(scan.texts, per_text, tokens)
+        clashing |= await vault.keep(ctx.services.kv, scope, mapping_key(ctx.agent.name,
+                                     ctx.session_id), values, ctx.session.ttl)
         labels = {(i, f.start, f.end): token if token not in clashing else f"[{f.type}]"
                   for i, (found, row) in enumerate(zip(per_text, tokens, strict=True))
                   for f, token in zip(found, row, strict=True)}
@@ -86,3 +84,17 @@ class PiiTokenization:
         if self._fallback is None:
             self._fallback = DetectPii(PiiOptions(), None)
         return self._fallback.findings(scan)
+
+
+def _distinct(texts: tuple[str, ...], per_text: PerText,
+              tokens: list[list[str]]) -> tuple[dict[str, str], set[str]]:
+    """token -> value, and the tokens two different values of this request share."""
+    values: dict[str, str] = {}
+    clashing: set[str] = set()
+    for text, found, row in zip(texts, per_text, tokens, strict=True):
+        for f, token in zip(found, row, strict=True):
+            value = text[f.start or 0:f.end or 0]
+            earlier = values.setdefault(token, value)
+            if normalised(earlier) != normalised(value):
+                clashing.add(token)
+    return values, clashing
