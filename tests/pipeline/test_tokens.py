@@ -50,6 +50,12 @@ def test_restore_tokens(text: str, expected: str) -> None:
     assert restore_tokens(text, VALUES.get) == expected
 
 
+def test_a_mapping_is_a_lookup_too() -> None:
+    assert restore_tokens(f"to {EMAIL}", VALUES) == "to john@example.com"
+    assert "".join(restore_chunks(["to [TOKEN_EM", "AIL_3f9a2c1d]"], VALUES)) == \
+        "to john@example.com"
+
+
 def test_restoring_into_json_arguments_keeps_them_valid() -> None:
     values = {EMAIL: 'Ann "the boss" \\ <a@b.io>'}
     arguments = json.dumps({"to": EMAIL})

@@ -14,7 +14,7 @@ chunk completes; they are held back and emitted (restored) with the next chunk o
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 MAX_TYPE_CHARS = 32
 HEX_CHARS = 8
@@ -26,7 +26,8 @@ _UNFINISHED = re.compile(rf"[A-Z0-9_]{{0,{MAX_TYPE_CHARS}}}"
                          rf"|[A-Z0-9_]{{1,{MAX_TYPE_CHARS}}}_[0-9a-f]{{0,{HEX_CHARS}}}")
 _NOT_TYPE = re.compile(r"[^A-Z0-9]")
 
-Lookup = Callable[[str], str | None]       # token -> original value (None: unknown)
+# token -> original value (None: unknown); a mapping token -> value is accepted too
+Lookup = Callable[[str], str | None] | Mapping[str, str]
 Escape = Callable[[str], str]              # how a value is written where it goes back
 
 
@@ -50,9 +51,10 @@ def restore_tokens(text: str, lookup: Lookup, escape: Escape | None = None) -> s
     """`text` with every known token replaced by its value (`escape`d); unknown ones kept."""
     if _OPEN not in text:
         return text
+    get = lookup.get if isinstance(lookup, Mapping) else lookup
 
     def replace(match: re.Match[str]) -> str:
-        value = lookup(match.group(0))
+        value = get(match.group(0))
         if value is None:
             return match.group(0)
         return escape(value) if escape is not None else value
