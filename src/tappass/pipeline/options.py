@@ -108,13 +108,16 @@ ScanCheck = Literal["path_traversal", "sql_injection", "ssrf", "shell_metacharac
                     "pii", "secrets", "injection", "hidden_instructions"]
 
 
+OUTBOUND_TOOLS = ["*send*", "*mail*", "*post*", "*upload*", "*share*", "*publish*",
+                  "*webhook*", "*http*", "*message*", "*reply*", "*forward*"]
+
+
 class ToolCallScanOptions(Detector):
     checks: list[ScanCheck] = ["path_traversal", "sql_injection", "ssrf",
                                "shell_metacharacters", "pii", "secrets", "injection",
                                "hidden_instructions"]
     outbound_tools: list[str] = Field(
-        default=["*send*", "*mail*", "*post*", "*upload*", "*share*", "*publish*",
-                 "*webhook*", "*http*", "*message*", "*reply*", "*forward*"],
+        default=OUTBOUND_TOOLS,
         description="tools whose arguments leave the organisation: personal data is refused")
     scan_results: bool = True
 
@@ -228,6 +231,30 @@ class CodeExecutionOptions(Detector):
 class MultimodalOptions(StepOptions):
     allowed_types: list[str] = ["image/png", "image/jpeg", "image/gif", "image/webp"]
     max_items: int = Field(default=20, ge=0)
+
+
+TaintLabel = Literal["PII", "SECRET", "CONFIDENTIAL", "EXTERNAL"]
+
+
+class SinkRule(StepOptions):
+    """Where a labelled value must not go: `output` (anywhere in the answer),
+    `outbound_call` (the arguments of an outbound tool call), `tool_call` (a tool call the
+    labelled text named: for EXTERNAL, a tool result that instructed the call)."""
+
+    label: TaintLabel
+    sink: Literal["output", "outbound_call", "tool_call"]
+    action: Literal["flag", "block"] = "flag"
+
+
+class TaintOptions(Detector):
+    sinks: list[SinkRule] = Field(default=[
+        SinkRule(label="SECRET", sink="output", action="block"),
+        SinkRule(label="PII", sink="outbound_call", action="flag"),
+        SinkRule(label="EXTERNAL", sink="tool_call", action="flag")],
+        description="label -> where it must not appear, and whether that flags or blocks")
+    outbound_tools: list[str] = Field(
+        default=OUTBOUND_TOOLS, description="tools whose arguments leave the organisation "
+        "(glob patterns over the tool name, case-insensitive)")
 
 
 class ExfiltrationOptions(Detector):
@@ -358,7 +385,7 @@ OPTIONS: dict[str, type[StepOptions]] = {
     "pii_tokenization": PiiTokenizationOptions,
     "pii_restore": NoOptions,
     "detect_secrets": SecretsOptions,
-    "taint_tracking": Detector,
+    "taint_tracking": TaintOptions,
     "detect_business_data": BusinessDataOptions,
     "detect_infrastructure_data": InfrastructureOptions,
     "detect_prompt_injection": InjectionOptions,
