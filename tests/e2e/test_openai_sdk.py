@@ -62,9 +62,9 @@ def test_sdk_streams_the_demo_model_without_a_provider_key(gw: Gateway) -> None:
 
 
 def test_sdk_tool_calls(gw: Gateway) -> None:
-    # the fake model calls get_weather({"city": "Paris"}): "Paris" reads as a given name to
-    # the answer's PII scan (which covers tool-call arguments), and PII is not what this tests
-    sdk = client(gw, register(gw, "sdk-tools", "standard", {"pii": "off"}))
+    # the fake model calls get_weather({"city": "Paris"}): the answer's PII scan covers
+    # tool-call arguments and reads a place field as a place, so the call passes
+    sdk = client(gw, register(gw, "sdk-tools", "standard"))
     completion = sdk.chat.completions.create(
         model="tool-caller", messages=[{"role": "user", "content": "weather?"}],
         tools=[{"type": "function", "function": {"name": "get_weather",
