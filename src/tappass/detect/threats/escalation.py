@@ -35,8 +35,9 @@ def _rules() -> tuple[Rule, ...]:
     return (
         rule("identity_override", rf"\byou\s+are\s+now\s+(?:in\s+)?{_ROLE}\b", 0.9,
              "tells the model it now holds a privileged identity", ("you are now",)),
-        rule("identity_override", rf"\b(?:act|behave|respond)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?"
-             rf"{_ROLE}\s+(?:with|without|that\s+has)\s+(?:no|full|all)\b", 0.8,
+        rule("identity_override",
+             rf"\b(?:act|behave|respond)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?{_ROLE}"
+             r"\s+(?:with|without|that\s+has)\s+(?:no|full|all)\b", 0.8,
              "asks the model to act with privileges it does not have", (" as ",)),
         rule("privileged_mode",
              rf"\b(?:enable|activate|enter|switch\s+(?:in)?to|turn\s+on|unlock|you\s+are\s+(?:now\s+)?in)"
