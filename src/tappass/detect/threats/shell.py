@@ -4,7 +4,7 @@
 substitution (`$( )`, backticks) that starts a command, redirections into sensitive paths,
 here-documents fed to a shell, `${IFS}` obfuscation and fork bombs. Scores follow what the
 command does: destroying data or the system 0.95, reaching the network or starting a shell
-0.85, redirecting into a sensitive file 0.9, reading the environment 0.7. An `rm -rf` of a
+0.85, redirecting into a sensitive file 0.9, reading the system's identity 0.8. An `rm -rf` of a
 relative path (`make clean && rm -rf build/`) scores 0.7: a tutorial, not an attack.
 
 The caller decides which texts are bound for a tool; see the `detect_shell_bleed` step.
@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from tappass.detect.threats.rules import Rule, apply, rule, strongest_per_span
+from tappass.detect.threats.rules import Rule, RuleSet, apply, rule, strongest_per_span
 from tappass.pipeline.step import Finding
 
-_CHAIN = r"(?:;|&&|\|\||\$\(|`)"
+# a backtick counts only glued to a word or `=` (`x=`id``, `echo`whoami``): one after a
+# space is far more often markdown inline code than a command substitution
+_CHAIN = r"(?:;|&&|\|\||\$\(|(?<=[\w=\"'(])`)"
 _DESTROY = (r"(?:sudo\s+)?(?:rm\s+-[a-z]*(?:rf|fr)[a-z]*\s+(?:--no-preserve-root\s+)?"
             r"(?:/|~|\*|\$home|/etc|/var|/usr|/home|/root|/boot)(?=[\s;&|`)'\"]|$)|mkfs(?:\.\w+)?\s|"
             r"dd\s+if=|shred\s|shutdown\b|reboot\b|halt\b|init\s+0\b|kill\s+-9\s+-?1\b|"
@@ -33,38 +35,66 @@ _SENSITIVE = (r"(?:/etc/(?:passwd|shadow|sudoers|crontab|hosts|profile|ld\.so\.p
               r"/proc/sys/)")
 
 
+_OPERATORS = ";&|$`>"
+
+
 @cache
-def _rules() -> tuple[Rule, ...]:
-    chain_needles = (";", "&&", "||", "$(", "`")
+def _anchored() -> tuple[Rule, ...]:
+    """Rules whose match starts at an operator: tried only where one occurs."""
     return (
         rule("destructive_command_chain", rf"{_CHAIN}\s*{_DESTROY}", 0.95,
-             "a command chain that destroys data or stops the system", chain_needles),
+             "a command chain that destroys data or stops the system"),
         rule("command_chain", rf"(?:{_CHAIN}|\|)\s*{_NETWORK}", 0.85,
-             "a command chain that reaches the network or starts a shell",
-             (";", "&&", "||", "$(", "`", "|")),
-        rule("command_chain", rf"{_CHAIN}\s*{_RECON}", 0.7,
-             "a command chain that reads the system's identity or environment", chain_needles),
+             "a command chain that reaches the network or starts a shell"),
+        rule("command_chain", rf"{_CHAIN}\s*{_RECON}", 0.8,
+             "a command chain that reads the system's identity or environment"),
         rule("command_chain", r"(?:;|&&|\|\|)\s*(?:sudo\s+)?rm\s+-[a-z]*(?:rf|fr)", 0.7,
-             "a command chain that deletes files recursively", (";", "&&", "||")),
-        rule("sensitive_redirect", rf"(?:>>?|\btee\s+(?:-a\s+)?)\s*{_SENSITIVE}", 0.9,
-             "output redirected into a sensitive system path", (">", "tee")),
+             "a command chain that deletes files recursively"),
+        rule("command_substitution",
+             r"\$\(\s*(?:curl|wget|cat|base64|echo|printf)\s[^)]{1,200}\)", 0.8,
+             "a command substitution that pulls content into the command"),
+        rule("sensitive_redirect", rf">>?\s*{_SENSITIVE}", 0.9,
+             "output redirected into a sensitive system path"),
+    )
+
+
+@cache
+def _rules() -> RuleSet:
+    return RuleSet((
+        rule("sensitive_redirect", rf"\btee\s+(?:-a\s+)?{_SENSITIVE}", 0.9,
+             "output written into a sensitive system path", words=("tee",)),
         rule("heredoc_to_shell",
              r"\b(?:ba|z|da|k)?sh\s*(?:-s\s*)?<<-?\s*['\"]?[A-Za-z_]+['\"]?", 0.85,
              "a here-document fed to a shell", ("<<",)),
         rule("ifs_obfuscation", r"\$\{IFS\}|\$IFS\$\d", 0.85,
-             "${IFS} used to hide spaces from a filter", ("ifs",), flags=0),
+             "${IFS} used to hide spaces from a filter", ("$ifs", "${ifs"), flags=0),
         rule("fork_bomb", r":\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:", 0.95,
-             "a fork bomb", (":|:",)),
-        rule("command_substitution", r"\$\(\s*(?:curl|wget|cat|base64|echo|printf)\s[^)]{1,200}\)",
-             0.8, "a command substitution that pulls content into the command", ("$(",)),
-    )
+             "a fork bomb", ("{",)),
+    ))
 
 
-_ANY_TRIGGER = (";", "&", "|", "`", "$", ">", "<", ":")
+def _operator_positions(text: str) -> list[int]:
+    positions: list[int] = []
+    for char in _OPERATORS:
+        at = text.find(char)
+        while at >= 0:
+            positions.append(at)
+            at = text.find(char, at + 1)
+    return positions
+
+
+def _at_operators(text: str) -> list[Finding]:
+    out: list[Finding] = []
+    for at in _operator_positions(text):
+        for item in _anchored():
+            match = item.pattern.match(text, at)
+            if match:
+                out.append(Finding(item.type, at, match.end(), item.score, item.why))
+    return out
 
 
 def detect_shell_bleed(text: str) -> list[Finding]:
     """Shell command chains and metacharacter abuse in `text` (spans in `text`)."""
-    if not any(char in text for char in _ANY_TRIGGER):
+    if not any(char in text for char in _OPERATORS + "<{"):
         return []
-    return strongest_per_span(apply(_rules(), text))
+    return strongest_per_span(_at_operators(text) + apply(_rules(), text))
