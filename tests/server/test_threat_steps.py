@@ -298,3 +298,13 @@ async def test_artifact_links_use_the_pipeline_allowed_domains(proxied: Gateway)
     ok = await proxied.chat(key, "Link: https://docs.corp.example/guide", model="gpt-4o")
     assert ok.status_code == 200, ok.text
     assert "artifact_verification=allow" in ok.headers["x-tappass-steps"]
+
+
+async def test_a_streamed_answer_is_recorded_as_not_checked(gateway: Gateway) -> None:
+    key = await gateway.add_agent(preset="regulated")
+    response = await gateway.chat(key, "hello there", stream=True)
+    assert response.status_code == 200
+    event = await gateway.event(response.headers["x-tappass-audit-id"])
+    for step_id in ("check_exfiltration", "artifact_verification"):
+        step = next(s for s in event["steps"] if s["step"] == step_id and s["phase"] == "after")
+        assert step["verdict"] == "flag" and "streamed answer not checked" in step["reason"]

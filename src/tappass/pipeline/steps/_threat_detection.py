@@ -7,7 +7,9 @@ scanned). Before the call the texts are the request's (the shared scan; roles `s
 as `assistant`, its tool-call arguments as `tool_call`). Findings at or above the score,
 and not on the allowlist, block the request (`action: block`, the default in every
 preset, as for detect_prompt_injection) or are recorded (`action: flag`). Findings carry
-the text index and role, the type, span and score, never the matched text.
+the text index and role, the type, span and score, never the matched text. A streamed
+answer is forwarded chunk by chunk before the after phase runs, so there it is not
+checked: the step records a `flag` saying so.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def located(finding: Finding, where: str) -> Finding:
                    f"{where}: {finding.explanation}")
 
 
+STREAMED = Decision(Action.FLAG, "streamed answer not checked: its chunks are forwarded as "
+                                "they arrive, before the after phase runs")
+
+
 def decide(step: str, what: str, action: str, hits: list[Finding], side: str) -> Decision | None:
     """Block or flag on `hits` (strongest first); None when there are none."""
     if not hits:
@@ -88,7 +94,7 @@ class ThreatStep(ABC):
         if answer:
             scan = answer_scan(ctx)
             if scan is None:
-                return None     # a streamed answer is not buffered here
+                return STREAMED
             assert ctx.response is not None
             roles = answer_roles(ctx.response, len(scan.texts))
         else:

@@ -6,7 +6,8 @@ detect_code_execution reads) and the shell-bleed detector; its links are checked
 the allowed domains (`allowed_domains`, or when empty the allowed domains of the pipeline's
 check_exfiltration step) with the exfiltration detector. Prose outside code is scanned for
 code execution only: a sentence with a semicolon is not a command chain. Blocks (or flags)
-at the sensitivity's score; before the call there is nothing to verify.
+at the sensitivity's score; before the call there is nothing to verify, and a streamed
+answer (forwarded chunk by chunk) is not checked: the step records a `flag` saying so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from tappass.detect.threats.shell import detect_shell_bleed
 from tappass.pipeline.options import ArtifactOptions
 from tappass.pipeline.step import Decision, Finding
 from tappass.pipeline.steps._data_detection import answer_scan
-from tappass.pipeline.steps._threat_detection import ThreatStep, answer_roles, decide, located
+from tappass.pipeline.steps._threat_detection import (
+    STREAMED,
+    ThreatStep,
+    answer_roles,
+    decide,
+    located,
+)
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -69,9 +76,11 @@ class ArtifactVerification(ThreatStep):
         return "code_execution", detect_code_execution
 
     async def run(self, ctx: Context) -> Decision | None:
+        if ctx.response is None and ctx.chunks is None:
+            return None      # before the call there is nothing to verify
         scan = answer_scan(ctx)
         if scan is None:
-            return None
+            return STREAMED
         assert ctx.response is not None
         roles = answer_roles(ctx.response, len(scan.texts))
         hits = self.scanned(scan, roles, "answer")
