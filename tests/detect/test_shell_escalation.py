@@ -103,3 +103,8 @@ def test_benign_text_with_trigger_words_stays_below_the_default_threshold(text: 
 def test_markdown_inline_code_is_not_a_command_substitution() -> None:
     docs = "Install it with `curl -O https://x.example/tool` and check `whoami` first."
     assert detect_shell_bleed(docs) == []
+
+
+def test_a_markdown_table_with_upper_case_codes_is_not_a_pipe_into_netcat() -> None:
+    table = "| 2006 | Zytek 06S | LMP1 | 269 | NC | NC |\n| 2007 | Aston Martin | GT1 | 1 |"
+    assert detect_shell_bleed(table) == []

@@ -21,9 +21,9 @@ from tappass.pipeline.step import Finding
 # space is far more often markdown inline code than a command substitution
 _CHAIN = r"(?:;|&&|\|\||\$\(|(?<=[\w=\"'(])`)"
 _DESTROY = (r"(?:sudo\s+)?(?:rm\s+-[a-z]*(?:rf|fr)[a-z]*\s+(?:--no-preserve-root\s+)?"
-            r"(?:/|~|\*|\$home|/etc|/var|/usr|/home|/root|/boot)(?=[\s;&|`)'\"]|$)|mkfs(?:\.\w+)?\s|"
+            r"(?:/|~|\*|\$HOME|/etc|/var|/usr|/home|/root|/boot)(?=[\s;&|`)'\"]|$)|mkfs(?:\.\w+)?\s|"
             r"dd\s+if=|shred\s|shutdown\b|reboot\b|halt\b|init\s+0\b|kill\s+-9\s+-?1\b|"
-            r"chmod\s+-r\s+777\s+/)")
+            r"chmod\s+-R\s+777\s+/)")
 _NETWORK = (r"(?:sudo\s+)?(?:curl|wget|nc|ncat|netcat|socat|telnet|ssh|scp|rsync|ftp|tftp|"
             r"bash|sh|zsh|dash|ksh|python[0-9.]*\s+-c|perl\s+-e|ruby\s+-e|php\s+-r|"
             r"powershell|pwsh|base64\s+-d|crontab|useradd|passwd|chmod\s+\+x)\b")
@@ -40,19 +40,20 @@ _OPERATORS = ";&|$`>"
 
 @cache
 def _anchored() -> tuple[Rule, ...]:
-    """Rules whose match starts at an operator: tried only where one occurs."""
+    """Rules whose match starts at an operator: tried only where one occurs. Command names
+    are matched case-sensitively, as a shell runs them: `| NC |` is a table cell."""
     return (
         rule("destructive_command_chain", rf"{_CHAIN}\s*{_DESTROY}", 0.95,
-             "a command chain that destroys data or stops the system"),
+             "a command chain that destroys data or stops the system", flags=0),
         rule("command_chain", rf"(?:{_CHAIN}|\|)\s*{_NETWORK}", 0.85,
-             "a command chain that reaches the network or starts a shell"),
+             "a command chain that reaches the network or starts a shell", flags=0),
         rule("command_chain", rf"{_CHAIN}\s*{_RECON}", 0.8,
-             "a command chain that reads the system's identity or environment"),
+             "a command chain that reads the system's identity or environment", flags=0),
         rule("command_chain", r"(?:;|&&|\|\|)\s*(?:sudo\s+)?rm\s+-[a-z]*(?:rf|fr)", 0.7,
-             "a command chain that deletes files recursively"),
+             "a command chain that deletes files recursively", flags=0),
         rule("command_substitution",
              r"\$\(\s*(?:curl|wget|cat|base64|echo|printf)\s[^)]{1,200}\)", 0.8,
-             "a command substitution that pulls content into the command"),
+             "a command substitution that pulls content into the command", flags=0),
         rule("sensitive_redirect", rf">>?\s*{_SENSITIVE}", 0.9,
              "output redirected into a sensitive system path"),
     )
