@@ -55,7 +55,7 @@ STREAMED = Decision(Action.FLAG, "streamed answer not checked: its chunks are fo
                                 "they arrive, before the after phase runs")
 
 
-def decide(step: str, what: str, action: str, hits: list[Finding], side: str) -> Decision | None:
+def decide(what: str, action: str, hits: list[Finding], side: str) -> Decision | None:
     """Block or flag on `hits` (strongest first); None when there are none."""
     if not hits:
         return None
@@ -103,7 +103,7 @@ class ThreatStep(ABC):
         hits = self.scanned(scan, roles, "answer" if answer else "text")
         if not answer:
             hits.extend(self.extra(ctx))
-        return decide(self.id, self.what, self.options.action, hits,
+        return decide(self.what, self.options.action, hits,
                       "answer" if answer else "request")
 
     def scanned(self, scan: Scan, roles: list[str], label: str) -> list[Finding]:

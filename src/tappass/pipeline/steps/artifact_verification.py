@@ -75,6 +75,9 @@ class ArtifactVerification(ThreatStep):
     def detector(self, options: Any) -> tuple[str, Detector]:
         return "code_execution", detect_code_execution
 
+    def floor(self, role: str) -> float | None:
+        return self.threshold     # the answer's content is exactly what is verified
+
     async def run(self, ctx: Context) -> Decision | None:
         if ctx.response is None and ctx.chunks is None:
             return None      # before the call there is nothing to verify
@@ -95,7 +98,7 @@ class ArtifactVerification(ThreatStep):
         hits.extend(located(f, f"answer {index} (links)")
                     for index, (text, found) in enumerate(zip(scan.texts, per_text, strict=True))
                     for f in found if f.score >= self.threshold and not self.exempt(text, f))
-        return decide(self.id, self.what, self.options.action, hits, "answer")
+        return decide(self.what, self.options.action, hits, "answer")
 
     def _links(self, ctx: Context) -> tuple[str, Detector]:
         """The exfiltration detector for the allowed domains, named as check_exfiltration

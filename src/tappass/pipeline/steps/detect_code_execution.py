@@ -4,8 +4,9 @@ stacked queries and command execution, deserialization gadgets; base64 payloads 
 and scanned again.
 
 User and tool text and the arguments of tool calls in the conversation are scanned, and,
-placed after the call, the answer's content and tool-call arguments (artifact_verification
-reads the same findings). System and developer prompts and assistant history are not.
+placed after the call, the answer's tool-call arguments (artifact_verification checks the
+answer's content too, reading the same scan). System and developer prompts and assistant
+text are not.
 Blocks at the sensitivity's score (`low` 0.9, `medium` 0.75, `high` 0.5); a bare `eval(` or
 `DROP TABLE` in prose scores below 0.5. `languages` keeps only the listed families.
 """

@@ -54,7 +54,7 @@ class DetectMultimodalContent:
                                 f"{self.options.max_items} allowed"))
         for part in parts:
             hits.extend(located(f, f"{part.where} ({part.kind})") for f in self._check(ctx, part))
-        return decide(self.id, "disallowed media", self.options.action, hits, "request")
+        return decide("disallowed media", self.options.action, hits, "request")
 
     def _check(self, ctx: Context, part: MediaPart) -> list[Finding]:
         if part.url is not None:

@@ -3,9 +3,9 @@ a mode or a permission: authority claims used to ask for something, "you are now
 system-prompt overrides, privileged modes, requests to disable safety, chmod 777 / setuid /
 sudoers changes, and cloud IAM escalation.
 
-User and tool text is scanned (tool results are where an indirect attempt hides), as are,
-placed after the call, the answer's content and tool-call arguments. System and developer
-prompts are the operator's own words and are not scanned; assistant turns of the history
+User and tool text is scanned (tool results are where an indirect attempt hides), and,
+placed after the call, the tool-call arguments of the answer. System and developer prompts
+are the operator's own words and are not scanned; assistant text (history or answer)
 neither. Blocks at the sensitivity's score (`low` 0.9, `medium` 0.75, `high` 0.5): a bare
 "I am the admin" or `sudo apt install` scores 0.45 and is reported only at `high`.
 """

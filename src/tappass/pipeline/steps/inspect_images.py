@@ -53,7 +53,7 @@ class InspectImages:
         for part in media_parts(ctx.body["messages"]):
             if part.kind == "image":
                 hits.extend(self._inspect(ctx, part))
-        return decide(self.id, "text hidden in an image", self.options.action, hits, "request")
+        return decide("text hidden in an image", self.options.action, hits, "request")
 
     def _inspect(self, ctx: Context, part: MediaPart) -> list[Finding]:
         raw = part_bytes(ctx, part, self.options.max_bytes)
