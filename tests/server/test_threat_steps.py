@@ -62,6 +62,11 @@ async def test_the_steps_are_available_and_allow_ordinary_requests(gateway: Gate
     health = (await gateway.client.get("/health/detailed", headers=ADMIN_HEADERS)).json()
     for name in ("standard", "regulated"):
         assert not set(NEW_STEPS) & set(health["pipelines"][name]["unavailable"])
+    view = (await gateway.client.get("/admin/pipelines/regulated", headers=ADMIN_HEADERS)).json()
+    assert not set(NEW_STEPS) & set(view["unavailable"])
+    for step_id in NEW_STEPS:
+        step = (await gateway.client.get(f"/admin/steps/{step_id}", headers=ADMIN_HEADERS)).json()
+        assert step["available"] is True, step
 
 
 # -- shell bleed ----------------------------------------------------------------------------
