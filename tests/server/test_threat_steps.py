@@ -329,3 +329,15 @@ async def test_a_streamed_answer_is_recorded_as_not_checked(gateway: Gateway) ->
     for step_id in ("check_exfiltration", "artifact_verification"):
         step = next(s for s in event["steps"] if s["step"] == step_id and s["phase"] == "after")
         assert step["verdict"] == "flag" and "streamed answer not checked" in step["reason"]
+
+
+async def test_an_anthropic_image_block_is_inspected_after_translation(gateway: Gateway) -> None:
+    key = await gateway.add_agent(preset="standard")
+    raw = png((b"Comment", INJECTION))
+    response = await gateway.client.post("/v1/messages", headers={"x-api-key": key}, json={
+        "model": "tappass/echo", "max_tokens": 50, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": IMAGE_PROMPT},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                         "data": base64.b64encode(raw).decode()}}]}]})
+    assert response.status_code == 403, response.text
+    assert "inspect_images" in response.text
