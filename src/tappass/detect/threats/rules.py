@@ -37,9 +37,11 @@ def rule(type: str, pattern: str, score: float, why: str, needles: Iterable[str]
     return Rule(type, re.compile(pattern, flags), score, why, tuple(needles), groups, family)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)
 def text_words(lower: str) -> frozenset[bytes]:
-    """The words of a lower-cased text (memoised: the threat detectors share them)."""
+    """The words of a lower-cased text, memoised so the escalation, code-execution and
+    exfiltration detectors (separate steps) split a text once. The cache holds the last 8
+    texts of the process in memory (never logged); one request's texts are its hits."""
     return words_of(lower)
 
 
