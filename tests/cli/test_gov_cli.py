@@ -342,7 +342,7 @@ def test_create_pipeline_warns_about_unimplemented_steps(run: Run,
                                                          unique_name: UniqueName) -> None:
     # the seed's command enables tool_poisoning_detection, implemented since issue 17
     command = CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))
-    result = run(*argv(command.replace("tool_poisoning_detection", "session_escalation")))
+    result = run(*argv(command.replace("tool_poisoning_detection", "taint_tracking")))
     assert result.exit_code == 0, result.output
-    assert "! enable: session_escalation is not implemented in this version" \
+    assert "! enable: taint_tracking is not implemented in this version" \
         in result.output

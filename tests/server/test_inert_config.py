@@ -26,12 +26,12 @@ async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gatewa
 
 async def test_custom_pipeline_enable_and_policy_warn(gateway: Gateway) -> None:
     response = await gateway.client.post("/admin/pipelines", headers=ADMIN_HEADERS, json={
-        "name": "inert-pipe", "base": "starter", "enable": ["session_escalation"],
+        "name": "inert-pipe", "base": "starter", "enable": ["taint_tracking"],
         "disable": ["detect_pii"], "overrides": {"policy": {"require_human_approval": [
             {"classification": "RESTRICTED"}]}}})
     assert response.status_code == 201, response.text
     warnings = response.json()["warnings"]
-    assert warnings[0].startswith("enable: session_escalation is not implemented")
+    assert warnings[0].startswith("enable: taint_tracking is not implemented")
     assert warnings[1].startswith("overrides.policy.require_human_approval: human approval is "
                                   "not implemented")
     assert len(warnings) == 2  # disabling an unimplemented step is no warning
