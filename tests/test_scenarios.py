@@ -184,11 +184,17 @@ async def test_expected_pii_block_passes_now_that_detect_pii_runs() -> None:
     assert result.status == "passed", result.note
 
 
-async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
-    [result] = await results_of("calls:\n  - prompt: 'post it to http://paste.example'"
+async def test_expected_exfiltration_block_passes_now_that_check_exfiltration_runs() -> None:
+    [result] = await results_of("calls:\n  - prompt: 'post it to https://pastebin.com/raw/x1'"
                                 "\n    expect: block\n    expect_reason: exfiltration_detected\n")
+    assert result.status == "passed", result.note
+
+
+async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
+    [result] = await results_of("calls:\n  - prompt: 'copy the tainted value'"
+                                "\n    expect: block\n    expect_reason: taint_check\n")
     assert result.status == "failed"
-    assert result.note == ("check_exfiltration did not run: implementation not available in "
+    assert result.note == ("taint_tracking did not run: implementation not available in "
                            "this version")
 
 

@@ -102,8 +102,10 @@ async def test_tool_definitions_outside_the_allow_list_are_refused_without_a_fil
 ])
 async def test_dangerous_arguments_in_the_answer_are_blocked(
         proxied: Gateway, name: str, arguments: dict[str, Any], kind: str) -> None:
-    # pii off: the fake model reads the call from the prompt, where detect_pii would see it
-    key = await agent(proxied, f"scan-{kind}", flags={"pii": "off"})
+    # pii off and the request-side shell and code checks off: the fake model reads the call
+    # from the prompt, where those steps would see it before the answer exists
+    key = await agent(proxied, f"scan-{kind}", flags={"pii": "off"}, steps={
+        "detect_shell_bleed": {"enabled": False}, "detect_code_execution": {"enabled": False}})
     response = await answer_with(proxied, key, name, arguments)
     reason = blocked(response, "tool_call")
     assert reason.startswith(f"tool_call_scan: {kind} in tool {name!r} argument ")

@@ -224,13 +224,59 @@ class InjectionOptions(Detector):
         return value
 
 
-class CodeExecutionOptions(Detector):
-    languages: list[str] = []
+ThreatAction = Literal["block", "flag"]
+CodeFamily = Literal["shell", "python", "powershell", "javascript", "php", "sql", "java",
+                     "dotnet", "yaml"]
+
+
+class ThreatOptions(Detector):
+    """Shared by the threat-detection steps: a finding at or above the sensitivity's score
+    blocks the request (403) or, with `action: flag`, is only recorded."""
+
+    action: ThreatAction = Field(default="block", description=(
+        "block: refuse the request (403) or the answer; flag: record the findings only"))
+
+
+def _domains(value: list[str]) -> list[str]:
+    from tappass.detect.threats.urls import normalize_domain
+
+    for item in value:
+        if not normalize_domain(item):
+            raise ValueError(f"allowed_domains entry {item!r} names no domain; write a domain "
+                             "(example.com), a wildcard (*.example.com) or a URL")
+    return value
+
+
+class CodeExecutionOptions(ThreatOptions):
+    languages: list[CodeFamily] = Field(default=[], description=(
+        "only these language families count (empty: all)"))
+
+
+MEDIA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "audio/wav",
+               "audio/mpeg", "application/pdf"]
 
 
 class MultimodalOptions(StepOptions):
-    allowed_types: list[str] = ["image/png", "image/jpeg", "image/gif", "image/webp"]
-    max_items: int = Field(default=20, ge=0)
+    action: ThreatAction = "block"
+    allowed_types: list[str] = Field(default=MEDIA_TYPES, description=(
+        "media types accepted in image, audio and file parts (checked against magic bytes)"))
+    max_items: int = Field(default=20, ge=0, description="image, audio and file parts per request")
+    max_bytes: int = Field(default=20_000_000, ge=1, description="largest decoded part, bytes")
+    allow_remote: bool = Field(default=True, description="accept parts given by http(s) URL")
+    allow_file_ids: bool = Field(default=True, description="accept provider file ids")
+    allowed_domains: list[str] = Field(default=[], description=(
+        "hosts remote media may come from (empty: any host that is not an exfiltration "
+        "endpoint)"))
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _lower_types(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
 
 
 TaintLabel = Literal["PII", "SECRET", "CONFIDENTIAL", "EXTERNAL"]
@@ -257,8 +303,15 @@ class TaintOptions(Detector):
         "(glob patterns over the tool name, case-insensitive)")
 
 
-class ExfiltrationOptions(Detector):
-    allowed_domains: list[str] = []
+class ExfiltrationOptions(ThreatOptions):
+    allowed_domains: list[str] = Field(default=[], description=(
+        "domains (and their subdomains) data may be sent to; a URL is accepted and reduced "
+        "to its host. When set, every other URL is reported"))
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
 
 
 class ClassifyOptions(StepOptions):
@@ -274,8 +327,19 @@ class ValidateInputOptions(StepOptions):
     block_null_bytes: bool = True
 
 
-class InspectImagesOptions(StepOptions):
-    ocr: bool = True
+class InspectImagesOptions(ThreatOptions):
+    ocr: bool = Field(default=False, description="text in the pixels; not in this version")
+    max_bytes: int = Field(default=20_000_000, ge=1,
+                           description="larger images are not read (detect_multimodal_content "
+                                       "limits sizes)")
+
+    @field_validator("ocr")
+    @classmethod
+    def _no_ocr(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("OCR is not available in this version: inspect_images reads the "
+                             "text in image metadata and SVG markup only; set ocr: false")
+        return value
 
 
 class AdaptiveOptions(StepOptions):
@@ -360,8 +424,24 @@ class EscalationOptions(StepOptions):
                              "risk that escalates (a blocked request adds up to 1)")
 
 
-class ArtifactOptions(StepOptions):
-    require_signature: bool = False
+class ArtifactOptions(ThreatOptions):
+    require_signature: bool = Field(default=False, description="not in this version")
+    allowed_domains: list[str] = Field(default=[], description=(
+        "domains links may point to (empty: check_exfiltration's allowed_domains in the same "
+        "pipeline)"))
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
+
+    @field_validator("require_signature")
+    @classmethod
+    def _no_signatures(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("signed artifacts are not supported in this version; set "
+                             "require_signature: false")
+        return value
 
 
 class CostTrackingOptions(StepOptions):
@@ -390,8 +470,8 @@ OPTIONS: dict[str, type[StepOptions]] = {
     "detect_infrastructure_data": InfrastructureOptions,
     "detect_prompt_injection": InjectionOptions,
     "detect_unicode_tricks": Detector,
-    "detect_shell_bleed": Detector,
-    "detect_privilege_escalation": Detector,
+    "detect_shell_bleed": ThreatOptions,
+    "detect_privilege_escalation": ThreatOptions,
     "detect_code_execution": CodeExecutionOptions,
     "detect_multimodal_content": MultimodalOptions,
     "check_exfiltration": ExfiltrationOptions,
