@@ -59,5 +59,8 @@ class Memo:
                 break
         return fresh
 
+    def clear(self) -> None:
+        self._seen.clear()
+
     def __len__(self) -> int:
         return len(self._seen)
