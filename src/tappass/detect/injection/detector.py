@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tappass.detect.injection.decode import INSTRUCTION_WORDS, Decoded, decoded_payloads
-from tappass.detect.injection.features import features
+from tappass.detect.injection.features import cues, features
 from tappass.detect.injection.model import LinearModel, load_packaged
 from tappass.detect.injection.rules import Rule, build_rules, cue_names, matches
 from tappass.detect.injection.structure import structure_cues
@@ -53,12 +53,11 @@ class InjectionDetector:
                 found.append(Finding(rule.name, match.start(), match.end(), rule.score,
                                      rule.explanation))
         if with_model:
-            cues = structure_cues(text)
-            feats = features(text, names, cues)
-            score = round(self.model.probability(feats), 4)
+            structure = structure_cues(text)
+            score = round(self.model.text_probability(text, names, structure), 4)
             if score >= FLOOR:
                 found.append(Finding(MODEL_TYPE, None, None, score, _explain(
-                    self.model.contributions(feats))))
+                    self.model.contributions(cues(names, structure)))))
         return found
 
     def _encoded(self, payload: Decoded) -> list[Finding]:
