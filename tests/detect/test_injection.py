@@ -110,23 +110,24 @@ def test_model_file_errors_say_how_to_fix_it() -> None:
     "Please summarise the planning notes for the newsletter, in three short bullets.",
     "Hello, WORLD! 123 foo_bar baz-qux \x1c\x1dtab\tline\nnew line",
     "", "a", "ab c", "x" * 5000, " ".join(f"w{i}" for i in range(5000)),
-    "Café naïve — it’s “quoted”",        # not ASCII: the string path
+    "Café naïve — it’s “quoted” Straße",   # Latin-1 tokens: still the fast path
+    "Ελληνικά και English",                 # not Latin-1: the string path
 ])
-def test_the_ascii_fast_path_scores_as_the_features_do(text: str) -> None:
-    from tappass.detect.injection.features import ascii_grams, features, quad_key
+def test_the_fast_path_scores_as_the_features_do(text: str) -> None:
+    from tappass.detect.injection.features import fast_grams, features, quad_key
 
     model = load_detector().model
     cues = ["instruction_override"], ["data_table"]
     expected = model.probability(features(text, *cues))
     assert model.text_probability(text, *cues) == pytest.approx(expected, abs=1e-12)
-    grams = ascii_grams(text)
+    grams = fast_grams(text)
     if grams is not None:      # the same n-grams, keyed differently
         reference = features(text, *cues)
         assert grams.words == set(reference.words)
         assert {" ".join(pair) for pair in grams.pairs} == set(reference.bigrams)
         assert grams.quads == {quad_key(gram) for gram in reference.chars}
     else:
-        assert not text.isascii()
+        assert any(ord(char) > 255 for char in text)
 
 
 @pytest.mark.parametrize("text", [

@@ -136,8 +136,13 @@ def _morse(text: str) -> Iterator[Decoded]:
             yield Decoded("morse", match.start(), match.end(), decoded.lower())
 
 
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
+_TAGS = re.compile("[\U000e0020-\U000e007e]+")
+_FROM_TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
+
+
 def _regional(text: str) -> Iterator[Decoded]:
-    if text.isascii():
+    if text.isascii() or _REGIONAL.search(text) is None:
         return
     letters = [chr(ord(ch) - 0x1F1E6 + ord("a")) if "\U0001f1e6" <= ch <= "\U0001f1ff" else
                (" " if ch.isspace() else "") for ch in text]
@@ -152,8 +157,7 @@ def tag_payload(original: str) -> str | None:
     Call it on the text as the client sent it: normalisation drops these characters."""
     if original.isascii():
         return None
-    hidden = "".join(chr(ord(ch) - 0xE0000) for ch in original
-                     if 0xE0020 <= ord(ch) <= 0xE007E)
+    hidden = "".join(_TAGS.findall(original)).translate(_FROM_TAGS)
     return hidden if len(hidden) >= MIN_DECODED else None
 
 

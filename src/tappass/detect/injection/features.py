@@ -6,11 +6,12 @@ are binary and scaled by 1/sqrt(their number), so a long text does not win by le
 alone; cue features (a rule or a structure cue fired) count 1. Each kind of n-gram is kept
 as its own set of plain strings: building them and looking them up stays in C.
 
-`ascii_grams` builds the same n-gram sets for ASCII text (most prompts) with cheaper keys:
-tokens come from one byte-table translation instead of a regular expression, word bigrams
-are pairs of the words (no joined strings), and character 4-grams are the 4 bytes read as
-one unsigned 32-bit integer, four interleaved C arrays covering every offset. The model
-keeps matching weight tables (`LinearModel`), so both paths give the same score.
+`fast_grams` builds the same n-gram sets with cheaper keys: tokens of ASCII text come from
+one byte-table translation instead of a regular expression, word bigrams are pairs of the
+words (no joined strings), and character 4-grams are their 4 Latin-1 bytes read as one
+unsigned 32-bit integer, four interleaved C arrays covering every offset. The model keeps
+matching weight tables (`LinearModel`), so both paths give the same score; tokens outside
+Latin-1 (Greek, CJK, ...) take the string path.
 """
 
 from __future__ import annotations
@@ -76,12 +77,12 @@ FAST = array(QUAD).itemsize == 4                   # else only the string path i
 
 
 def quad_key(gram: str) -> int:
-    """The integer key of an ASCII character 4-gram, as `ascii_grams` computes it."""
-    return int.from_bytes(gram.encode("ascii"), sys.byteorder)
+    """The integer key of a Latin-1 character 4-gram, as `fast_grams` computes it."""
+    return int.from_bytes(gram.encode("latin-1"), sys.byteorder)
 
 
 @dataclass(frozen=True, slots=True)
-class AsciiGrams:
+class FastGrams:
     words: set[str]
     pairs: set[tuple[str, str]]   # word bigrams, as (first, second)
     quads: set[int]               # character 4-grams, as `quad_key`
@@ -91,16 +92,23 @@ class AsciiGrams:
         return len(self.words) + len(self.pairs) + len(self.quads)
 
 
-def ascii_grams(text: str) -> AsciiGrams | None:
-    """The n-grams of `features` for ASCII text, with cheaper keys; None for other text."""
-    if not FAST or not text.isascii():
+def fast_grams(text: str) -> FastGrams | None:
+    """The n-grams of `features`, with cheaper keys; None when a token is not Latin-1."""
+    if not FAST:
         return None
-    words = text.encode("ascii").translate(_ASCII_TOKENS).decode("ascii").split()[:MAX_TOKENS]
-    joined = (" " + " ".join(words)[:MAX_CHARS] + " ").encode("ascii")
+    if text.isascii():
+        words = text.encode("ascii").translate(_ASCII_TOKENS).decode("ascii").split()
+        words = words[:MAX_TOKENS]
+    else:
+        words = tokens(text)
+    try:
+        joined = (" " + " ".join(words)[:MAX_CHARS] + " ").encode("latin-1")
+    except UnicodeEncodeError:
+        return None
     quads: set[int] = set()
     size = len(joined)
     for offset in range(4):   # the 4-grams starting at offset, offset + 4, offset + 8, ...
         count = (size - offset) // 4
         if count > 0:
             quads.update(array(QUAD, joined[offset:offset + 4 * count]))
-    return AsciiGrams(set(words), set(zip(words, words[1:], strict=False)), quads)
+    return FastGrams(set(words), set(zip(words, words[1:], strict=False)), quads)

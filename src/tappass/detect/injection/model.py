@@ -18,8 +18,8 @@ from typing import Any
 from tappass.detect.injection.features import (
     KINDS,
     Features,
-    ascii_grams,
     cues,
+    fast_grams,
     features,
     quad_key,
 )
@@ -32,7 +32,7 @@ class LinearModel:
     weights: dict[str, float]          # "kind|feature" -> weight, as trained and stored
     bias: float
     _by_kind: tuple[dict[str, float], ...] = field(init=False, repr=False, compare=False)
-    # the bigram and 4-gram weights again, keyed as `ascii_grams` keys them
+    # the bigram and 4-gram weights again, keyed as `fast_grams` keys them
     _pairs: dict[tuple[str, str], float] = field(init=False, repr=False, compare=False)
     _quads: dict[int, float] = field(init=False, repr=False, compare=False)
 
@@ -48,12 +48,12 @@ class LinearModel:
         pairs = {tuple(gram.split(" ")): w for gram, w in by_kind["b"].items()}
         object.__setattr__(self, "_pairs", {k: w for k, w in pairs.items() if len(k) == 2})
         object.__setattr__(self, "_quads", {quad_key(gram): w for gram, w in by_kind["c"].items()
-                                            if gram.isascii() and len(gram) == 4})
+                                            if len(gram) == 4 and _latin1(gram)})
 
     def text_probability(self, text: str, rule_names: Iterable[str],
                          structure: Iterable[str]) -> float:
-        """`probability(features(text, rule_names, structure))`, cheaper for ASCII text."""
-        grams = ascii_grams(text)
+        """`probability(features(text, rule_names, structure))`, computed with cheaper keys."""
+        grams = fast_grams(text)
         if grams is None:
             return self.probability(features(text, rule_names, structure))
         words, _, _, cue_weights = self._by_kind
@@ -93,6 +93,10 @@ class LinearModel:
 def _sum(weights: Mapping[Any, float], grams: AbstractSet[Any]) -> float:
     # one pass in C: dict.get(gram, 0.0) for every gram (unknown grams weigh 0)
     return sum(map(weights.get, grams, repeat(0.0)))
+
+
+def _latin1(gram: str) -> bool:
+    return all(ord(char) < 256 for char in gram)
 
 
 def _sigmoid(x: float) -> float:
