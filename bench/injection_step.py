@@ -3,7 +3,9 @@
     .venv/bin/python bench/injection_step.py [--runs 2000] [--data PATH]
 
 1. The step's `run()` on bench/workload.py's 2,000-byte request (system + user message),
-   a fresh shared scan each time (so normalisation is included): p50 / p95 in ms.
+   a fresh shared scan each time (so normalisation is included): p50 / p95 in ms, with
+   the step's memory of texts it has seen cleared before each run (texts never seen) and
+   kept (the same prompt again, as an agent sends its system prompt).
 2. The detector over every row of the injection dev set on one core: rows per second of
    CPU time, with and without the shared normalisation (paid once for all steps).
 """
@@ -45,7 +47,7 @@ class _Ctx:
         return self._scan
 
 
-def step_latency(runs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+def step_latency(runs: int, *, memo: bool) -> tuple[tuple[float, float], tuple[float, float]]:
     """(p50, p95) in ms of wall time and of this thread's CPU time: on a shared, busy
     machine the CPU time is the step's own cost, the wall time adds waiting for a core."""
     step = DetectPromptInjection(InjectionOptions(), None)
@@ -54,6 +56,8 @@ def step_latency(runs: int) -> tuple[tuple[float, float], tuple[float, float]]:
     async def measure() -> tuple[list[float], list[float]]:
         wall, cpu = [], []
         for _ in range(runs):
+            if not memo:
+                step._detector.clear()
             ctx = _Ctx(body)
             start, start_cpu = time.perf_counter(), time.thread_time()
             decision = await step.run(ctx)  # type: ignore[arg-type]
@@ -91,9 +95,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     load_detector()("warm up")
-    (p50, p95), (cpu50, cpu95) = step_latency(args.runs)
-    print(f"step on the 2 KB request ({args.runs} runs): wall p50 {p50:.3f} ms, p95 "
-          f"{p95:.3f} ms; CPU p50 {cpu50:.3f} ms, p95 {cpu95:.3f} ms")
+    for memo, label in ((False, "texts never seen"), (True, "texts seen before")):
+        (p50, p95), (cpu50, cpu95) = step_latency(args.runs, memo=memo)
+        print(f"step on the 2 KB request ({args.runs} runs, {label}): wall p50 {p50:.3f} ms, "
+              f"p95 {p95:.3f} ms; CPU p50 {cpu50:.3f} ms, p95 {cpu95:.3f} ms")
     if args.data.exists():
         detect, total, n = rows_per_second(args.data)
         print(f"detector over {n} rows: {detect:,.0f} rows/s of CPU time "

@@ -9,6 +9,7 @@ client actually sent.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -21,10 +22,8 @@ INVISIBLE = frozenset(
 )
 
 # letters that render like Latin ones (Cyrillic, Greek); folded for matching only
-HOMOGLYPHS = str.maketrans(
-    "АВЕКМНОРСТХаеорсухіјѕԁԛԝҮүІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοϲνаɡⅰⅼ",
-    "ABEKMHOPCTXaeopcyxijsdqwYyIJSABEZHIKMNOPTYXocvagil",
-)
+HOMOGLYPH_CHARS = "АВЕКМНОРСТХаеорсухіјѕԁԛԝҮүІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοϲνаɡⅰⅼ"
+HOMOGLYPHS = str.maketrans(HOMOGLYPH_CHARS, "ABEKMHOPCTXaeopcyxijsdqwYyIJSABEZHIKMNOPTYXocvagil")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,23 +47,47 @@ def _char_end(original: str, index: int) -> int:
     return min(index + 1, len(original))
 
 
-def _is_plain(text: str) -> bool:
-    return text.isascii()
+# every character the slow path drops or folds besides NFKC changes: invisible ones, tag
+# characters, homoglyphs; text with none of them that is already NFKC stays as it is
+_SPECIAL = re.compile("[" + re.escape("".join(sorted(INVISIBLE | set(HOMOGLYPH_CHARS))))
+                      + "\U000e0000-\U000e007f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _unchanged(text: str) -> bool:
+    """True when normalising would return `text` itself (checked in C, no per-char loop)."""
+    return text.isascii() or (_SPECIAL.search(text) is None
+                              and unicodedata.is_normalized("NFKC", text))
 
 
 def normalize(text: str) -> NormalizedText:
-    """Normalise for matching; ASCII text (the common case) is returned as it is."""
-    if _is_plain(text):
+    """Normalise for matching; text that would not change (all ASCII, or already NFKC with
+    nothing invisible or look-alike: the common cases) is returned as it is."""
+    if _unchanged(text):
         return NormalizedText(text, text, None)
     out: list[str] = []
     offsets: list[int] = []
-    for index, char in enumerate(text):
+    pos = 0
+    for run in _NON_ASCII.finditer(text):   # ASCII runs are copied whole: they never change
+        start, end = run.span()
+        out.append(text[pos:start])
+        offsets.extend(range(pos, start))
+        _fold(run.group(), start, out, offsets)
+        pos = end
+    out.append(text[pos:])
+    offsets.extend(range(pos, len(text)))
+    normalized = "".join(out)
+    if normalized == text:
+        return NormalizedText(text, text, None)
+    return NormalizedText(text, normalized, tuple(offsets))
+
+
+def _fold(run: str, base: int, out: list[str], offsets: list[int]) -> None:
+    """Each character of a non-ASCII run: dropped when invisible, else NFKC and homoglyphs
+    folded, with its original index once per character it became."""
+    for index, char in enumerate(run, base):
         if char in INVISIBLE or (0xE0000 <= ord(char) <= 0xE007F):  # tag characters
             continue
         folded = unicodedata.normalize("NFKC", char).translate(HOMOGLYPHS)
         out.append(folded)
         offsets.extend([index] * len(folded))
-    normalized = "".join(out)
-    if normalized == text:
-        return NormalizedText(text, text, None)
-    return NormalizedText(text, normalized, tuple(offsets))

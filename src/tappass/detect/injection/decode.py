@@ -19,11 +19,15 @@ from urllib.parse import unquote
 MIN_DECODED = 8          # shorter decoded strings carry no instruction worth rescanning
 MAX_CANDIDATES = 20      # per encoding and text: bounded work on adversarial input
 
-_LONG_TOKEN = re.compile(r"[^\s|`'\"()<>\[\]{}]{16,}")
+LONG_TOKEN = 16         # characters: shorter tokens are never decoded
+_LONG_TOKEN = re.compile(r"[^\s|`'\"()<>\[\]{}]{" + str(LONG_TOKEN) + ",}")
 _BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _HEX_TOKEN = re.compile(r"(?:(?:\\x)?[0-9a-fA-F]{2}){8,}")
 _LEET_WORD = re.compile(r"[a-z][013457@$]+[a-z]")
+_LEET_CHAR = re.compile(r"[013457@$]")
 _SPACED = re.compile(r"(?<!\S)(?:[^\W_]\s){5,}[^\W_](?!\S)")
+# every `_SPACED` run has two spaced letters after a whitespace (its 2nd and 3rd letters)
+_SPACED_HINT = re.compile(r"\s[^\W_]\s[^\W_]\s")
 _MORSE_RUN = re.compile(r"(?:[.\-]{1,7}[ /]+){8,}[.\-]{1,7}")
 _MORSE = dict(zip(
     ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
@@ -85,6 +89,8 @@ def _decode_token(token: str) -> tuple[str, str] | None:
 
 def _tokens(text: str) -> Iterator[Decoded]:
     """base64, hex and URL-encoded payloads: one pass over the long tokens of the text."""
+    if max(map(len, text.split()), default=0) < LONG_TOKEN:
+        return   # a long token lies inside one whitespace-separated word: none is that long
     for n, match in enumerate(_LONG_TOKEN.finditer(text)):
         if n >= MAX_CANDIDATES:
             return
@@ -101,11 +107,15 @@ def _rot13(text: str) -> Iterator[Decoded]:
 
 
 def _leet(text: str) -> Iterator[Decoded]:
+    if _LEET_CHAR.search(text) is None:   # no digit or sign that stands for a letter
+        return
     if len(_LEET_WORD.findall(text.lower())) >= 2:
         yield Decoded("leetspeak", 0, len(text), text.translate(_LEET))
 
 
 def _spaced(text: str) -> Iterator[Decoded]:
+    if _SPACED_HINT.search(text) is None:
+        return
     for n, match in enumerate(_SPACED.finditer(text)):
         if n >= MAX_CANDIDATES:
             return
@@ -126,8 +136,13 @@ def _morse(text: str) -> Iterator[Decoded]:
             yield Decoded("morse", match.start(), match.end(), decoded.lower())
 
 
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
+_TAGS = re.compile("[\U000e0020-\U000e007e]+")
+_FROM_TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}
+
+
 def _regional(text: str) -> Iterator[Decoded]:
-    if text.isascii():
+    if text.isascii() or _REGIONAL.search(text) is None:
         return
     letters = [chr(ord(ch) - 0x1F1E6 + ord("a")) if "\U0001f1e6" <= ch <= "\U0001f1ff" else
                (" " if ch.isspace() else "") for ch in text]
@@ -142,8 +157,7 @@ def tag_payload(original: str) -> str | None:
     Call it on the text as the client sent it: normalisation drops these characters."""
     if original.isascii():
         return None
-    hidden = "".join(chr(ord(ch) - 0xE0000) for ch in original
-                     if 0xE0020 <= ord(ch) <= 0xE007E)
+    hidden = "".join(_TAGS.findall(original)).translate(_FROM_TAGS)
     return hidden if len(hidden) >= MIN_DECODED else None
 
 

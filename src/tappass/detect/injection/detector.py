@@ -9,13 +9,13 @@ compares the highest score with its sensitivity's threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from tappass.detect.injection.decode import INSTRUCTION_WORDS, Decoded, decoded_payloads
-from tappass.detect.injection.features import features
+from tappass.detect.injection.features import cues, features
 from tappass.detect.injection.model import LinearModel, load_packaged
-from tappass.detect.injection.rules import Rule, build_rules, cue_names, matches
+from tappass.detect.injection.rules import Gates, Rule, build_rules, cue_names, matches
 from tappass.detect.injection.structure import structure_cues
 from tappass.pipeline.step import Finding
 
@@ -32,6 +32,10 @@ _SPACED_SCORE = 0.85
 class InjectionDetector:
     rules: tuple[Rule, ...]
     model: LinearModel
+    gates: Gates = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gates", Gates(self.rules))
 
     def __call__(self, text: str) -> list[Finding]:
         found = self.scan(text, with_model=True)
@@ -41,24 +45,23 @@ class InjectionDetector:
 
     def probability(self, text: str) -> float:
         """The model's probability alone (for evaluation)."""
-        names = cue_names(matches(self.rules, text))
+        names = cue_names(matches(self.rules, text, self.gates))
         return self.model.probability(features(text, names, structure_cues(text)))
 
     def scan(self, text: str, *, with_model: bool) -> list[Finding]:
         found: list[Finding] = []
-        matched = matches(self.rules, text)
+        matched = matches(self.rules, text, self.gates)
         names = cue_names(matched)
         for rule, match in matched:
             if rule.score >= FLOOR:
                 found.append(Finding(rule.name, match.start(), match.end(), rule.score,
                                      rule.explanation))
         if with_model:
-            cues = structure_cues(text)
-            feats = features(text, names, cues)
-            score = round(self.model.probability(feats), 4)
+            structure = structure_cues(text)
+            score = round(self.model.text_probability(text, names, structure), 4)
             if score >= FLOOR:
                 found.append(Finding(MODEL_TYPE, None, None, score, _explain(
-                    self.model.contributions(feats))))
+                    self.model.contributions(cues(names, structure)))))
         return found
 
     def _encoded(self, payload: Decoded) -> list[Finding]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # object of an override: what an attacker wants the model to drop
 _WHAT = (r"(?:instructions?|prompts?|rules?|directives?|guidelines?|commands?|context|tasks?|"
@@ -303,11 +304,63 @@ def cue_names(found: list[tuple[Rule, re.Match[str]]]) -> set[str]:
     return {rule.name for rule, _ in found if rule.score >= CUE_MIN_SCORE}
 
 
-def matches(rules: tuple[Rule, ...], text: str) -> list[tuple[Rule, re.Match[str]]]:
-    """Each rule that matches `text`, with its first match."""
+class Gates:
+    """Which gate words of a set of rules occur in a text, in one pass of the regex engine.
+
+    The gate words are compiled into one trie-shaped alternation (longest word first at
+    each branch), so each position of the text costs one step down the trie instead of one
+    substring search per gate word per rule. After a match the search resumes one character
+    later, so overlapping words are all found; the gates that are prefixes of a found word
+    occur there too."""
+
+    __slots__ = ("_pattern", "_prefixes")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        words = sorted({word for rule in rules for word in rule.gate})
+        self._pattern = re.compile(_trie(words)) if words else None
+        self._prefixes = {word: frozenset(w for w in words if word.startswith(w))
+                          for word in words}
+
+    def present(self, lowered: str) -> set[str]:
+        """The gate words that occur in `lowered` (a lower-cased text)."""
+        found: set[str] = set()
+        if self._pattern is None:
+            return found
+        match = self._pattern.search(lowered)
+        while match is not None:
+            found |= self._prefixes[match.group()]
+            match = self._pattern.search(lowered, match.start() + 1)
+        return found
+
+
+def _trie(words: list[str]) -> str:
+    """An alternation matching exactly `words`, factored as a trie, longest match first."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items())
+                    if char]
+        if "" in node:
+            branches.append("")      # the word ends here: tried after every longer one
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return emit(root)
+
+
+def matches(rules: tuple[Rule, ...], text: str,
+            gates: Gates | None = None) -> list[tuple[Rule, re.Match[str]]]:
+    """Each rule that matches `text`, with its first match. With `gates` (built once for
+    `rules`), rules none of whose gate words occur are skipped without a search."""
     lowered = text.lower()
+    present = gates.present(lowered) if gates is not None else None
     found = []
     for rule in rules:
+        if present is not None and rule.gate and present.isdisjoint(rule.gate):
+            continue
         match = rule.search(text, lowered)
         if match is not None:
             found.append((rule, match))

@@ -35,9 +35,10 @@ def _compiled() -> _Compiled:
 def _provider_tokens(text: str, compiled: _Compiled) -> list[Finding]:
     """Provider rules whose hint occurs in one of the text's long runs (often none)."""
     # every provider token lies in one whitespace-free run of 16 characters or more
-    runs = "\n".join(word for word in text.split() if len(word) >= 16)
-    if not runs:
+    words = text.split()
+    if max(map(len, words), default=0) < 16:   # plain prose: no word that long (in C)
         return []
+    runs = "\n".join(word for word in words if len(word) >= 16)
     return list(_matching_rules(text, runs, compiled.rules))
 
 

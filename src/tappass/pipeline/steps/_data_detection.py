@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tappass.detect.memo import Memo
 from tappass.detect.scan import Detector, Scan
 from tappass.pipeline.options import CustomPattern
 from tappass.pipeline.rewrite import answer_texts, replace_spans, rewrite_answer, rewrite_messages
@@ -63,7 +64,8 @@ class DataDetectionStep(ABC):
         self._min_score = MIN_SCORE[options.sensitivity]
         self._allow = frozenset(options.allowlist)
         self._allow_patterns = tuple(re.compile(p) for p in options.allowlist_patterns)
-        self._name, self._detector = self.detector(options)
+        self._name, detector = self.detector(options)
+        self._detector = Memo(detector)     # system prompts come back every request
         self._custom = custom_detector(options.custom_patterns)
         self._custom_name = f"{self.id}.custom.{id(self)}"
 

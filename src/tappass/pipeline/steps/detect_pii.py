@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tappass.detect.memo import Memo
 from tappass.detect.pii import CustomPii, PiiDetector, PiiPolicy, custom_finder
 from tappass.detect.scan import Scan
 from tappass.pipeline.options import PiiOptions
@@ -39,7 +40,7 @@ class DetectPii:
 
     def __init__(self, options: PiiOptions, services: Any) -> None:
         self.options = options
-        self._detector = PiiDetector()
+        self._detector = Memo(PiiDetector())   # system prompts come back every request
         self._policy = PiiPolicy(
             sensitivity=options.sensitivity, thresholds=options.thresholds,
             entities=_with_custom(options), allowlist=options.allowlist,

@@ -29,9 +29,10 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from tappass.detect.injection import InjectionDetector, load_detector, top_score
+from tappass.detect.injection import load_detector, top_score
 from tappass.detect.injection.decode import tag_payload
 from tappass.detect.injection.detector import FLOOR, THRESHOLDS
+from tappass.detect.memo import Memo
 from tappass.pipeline.adaptive import tightened
 from tappass.pipeline.options import InjectionOptions
 from tappass.pipeline.step import Action, Decision, Finding
@@ -76,7 +77,7 @@ class DetectPromptInjection:
     Options = InjectionOptions
 
     def __init__(self, options: InjectionOptions, services: Any) -> None:
-        self._detector: InjectionDetector = load_detector()
+        self._detector = Memo(load_detector())   # system prompts come back every request
         self._threshold = (options.threshold if options.threshold is not None
                            else THRESHOLDS[options.sensitivity])
         self._hashes = frozenset(h.lower().removeprefix("sha256:")
