@@ -384,6 +384,7 @@ class Samples:
     server_cpu_s: float | None = 0.0
     client_cpu_s: float = 0.0
     sent: int = 0
+    round_cpu_us: list[float] = field(default_factory=list)  # server CPU per request
 
     def add(self, result: CellResult, requests: int, cpu_s: float | None,
             client_cpu_s: float) -> None:
@@ -393,6 +394,8 @@ class Samples:
         self.client_cpu_s += client_cpu_s
         self.server_cpu_s = (None if cpu_s is None or self.server_cpu_s is None
                              else self.server_cpu_s + cpu_s)
+        if cpu_s is not None and result.sent:
+            self.round_cpu_us.append(cpu_s / result.sent * 1e6)
         self.latencies_ms.extend(values)
         if values:
             self.round_p50_ms.append(statistics.median(values))
@@ -570,6 +573,8 @@ def cell_stats(s: Samples) -> dict[str, Any]:
         "round_p50_ms": [_r(v) for v in s.round_p50_ms],
         "round_p50_spread_pct": _r(spread),
         "server_cpu_us_per_request": _r(cpu_us),
+        "server_cpu_us_per_request_round_median": _r(
+            statistics.median(s.round_cpu_us) if s.round_cpu_us else None),
         "client_cpu_us_per_request": _r(client_us),
     }
 
@@ -597,12 +602,14 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
                 "added_p99_ms": _minus(gateway["p99_ms"], direct["p99_ms"]),
                 "gateway_rps": gateway["rps"], "direct_rps": direct["rps"],
                 "gateway_cpu_us_per_request": gateway["server_cpu_us_per_request"],
+                "gateway_cpu_us_round_median": gateway["server_cpu_us_per_request_round_median"],
                 "errors": gateway["errors"] + direct["errors"],
                 "direct": direct, "gateway": gateway})
     return rows
 
 
-COMPARED = ("added_p50_ms", "gateway_rps", "gateway_cpu_us_per_request")
+COMPARED = ("added_p50_ms", "gateway_rps", "gateway_cpu_us_per_request",
+            "gateway_cpu_us_round_median")
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -661,7 +668,8 @@ def summary_lines(rows: list[dict[str, Any]],
                      f"{' stream' if e['stream'] else ''}: added p50 x"
                      f"{_fmt(e['added_p50_ms']['ratio'])}, req/s x"
                      f"{_fmt(e['gateway_rps']['ratio'])}, cpu/req x"
-                     f"{_fmt(e['gateway_cpu_us_per_request']['ratio'])}")
+                     f"{_fmt(e['gateway_cpu_us_per_request']['ratio'])} (round median x"
+                     f"{_fmt(e['gateway_cpu_us_round_median']['ratio'])})")
     return lines
 
 

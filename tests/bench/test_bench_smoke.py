@@ -98,6 +98,8 @@ def test_core_mode_compares_two_gateways_running_the_same_steps(tmp_path: Path) 
     assert (entry["gateway_name"], entry["baseline"]) == ("new", "base")
     for key in ("added_p50_ms", "gateway_rps", "gateway_cpu_us_per_request"):
         assert _is_number(entry[key]["ratio"]), (key, entry[key])
+    # per-round CPU of 10 requests can round to 0 clock ticks: present, not always a ratio
+    assert set(entry["gateway_cpu_us_round_median"]) == {"baseline", "value", "ratio"}
 
 
 @pytest.mark.parametrize("value", ["nopython", "=x", f"a={ROOT / 'README.md'}"])
