@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
     audit_batch_max: int = Field(default=256, ge=1, le=1000)
+    # tamper-evident audit: the checkpoint key (PEM or base64; else generated under home)
+    # and how often a chain head is signed (whichever comes first)
+    audit_signing_key: SecretStr | None = None
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=10.0, gt=0)
+    # who may read /metrics (Prometheus): the admin key, or anyone who reaches the port
+    metrics_auth: Literal["admin", "none"] = "admin"
     # upstream streams: time to the first chunk, and the longest silence between two chunks
     upstream_first_byte_timeout: float = Field(default=60.0, gt=0)
     upstream_idle_timeout: float = Field(default=60.0, gt=0)
@@ -61,6 +68,12 @@ class Settings(BaseSettings):
     # tool-call capability tokens: Ed25519 PEM key (else generated under home), lifetime
     capability_key: SecretStr | None = None
     capability_ttl: float = Field(default=300.0, gt=0, le=86400)
+    # the LLM judge: a model's second opinion on texts the injection detector is unsure of
+    llm_judge_enabled: bool = False
+    llm_judge_model: str = Field(default="gpt-4o-mini", min_length=1)
+    llm_judge_timeout: float = Field(default=5.0, gt=0, le=120)
+    llm_judge_scope: Literal["uncertain", "all"] = "uncertain"
+    llm_judge_on_failure: Literal["heuristics", "block"] = "heuristics"
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
@@ -168,6 +181,14 @@ class Settings(BaseSettings):
             parse_key(value.get_secret_value())
         return value
 
+    @field_validator("audit_signing_key")
+    @classmethod
+    def _audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from tappass.audit.signing import parse_signing_key
+            parse_signing_key(value.get_secret_value())
+        return value
+
     @property
     def storage_kind(self) -> StorageKind:
         """`storage` if set, else what the database URL implies, else the SQLite file."""
@@ -231,8 +252,7 @@ def env_flag(name: str) -> bool:
 # Named in the product documents for features this version does not have yet: setting them
 # changes nothing, so the gateway says so at start (the entry goes when the feature lands).
 NOT_IMPLEMENTED = {
-    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_LLM_JUDGE_ENABLED": "the LLM judge",
-    "TAPPASS_LLM_JUDGE_MODEL": "the LLM judge", "TAPPASS_NER_ENABLED": "NER detection",
+    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_NER_ENABLED": "NER detection",
     "TAPPASS_NER_MODEL": "NER detection", "TAPPASS_SSO_PROVIDER": "single sign-on",
     "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
 "TAPPASS_JWT_SECRET": "dashboard sessions",

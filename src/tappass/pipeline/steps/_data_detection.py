@@ -76,7 +76,7 @@ class DataDetectionStep(ABC):
         scan = answer_scan(ctx) if answer else ctx.request_scan()
         if scan is None:
             return None  # a streamed answer is not buffered here
-        per_text = self._findings(scan)
+        per_text = self.findings(scan)
         found = tuple(f for findings in per_text for f in findings)
         if not found:
             return None
@@ -92,7 +92,8 @@ class DataDetectionStep(ABC):
                             f"{types}", found)
         return Decision(Action.FLAG, f"{self.what} in the {where}: {types}", found)
 
-    def _findings(self, scan: Scan) -> PerText:
+    def findings(self, scan: Scan) -> PerText:
+        """Per text of `scan`, the findings this step's options keep (detectors shared)."""
         base = scan.findings(self._name, self._detector)
         if self._custom is not None:
             extra = scan.findings(self._custom_name, self._custom)
