@@ -12,6 +12,14 @@ machine noise and the gateway's slow growth (in-memory audit trail) hit direct a
 alike. A cell's p50 is the median of its per-round p50s; its p99 is taken over all its
 samples; added latency is gateway minus direct from the same run.
 
+Apples to apples across commits: `--gateway base=/other/checkout/.venv/bin/python --gateway
+new=.venv/bin/python` runs one gateway per checkout side by side, measured by the same load
+generator in the same rounds (their cells interleave), with `comparison` giving each gateway's
+figures as ratios of the first one's. `--core` gives every bench agent a custom pipeline with
+only the core steps (CORE_STEPS: the ones that ran at 98a5a7d, before any detection step
+existed), so the request path itself is compared; the run fails when the gateways do not
+report the same X-TapPass-Steps for a preset.
+
 JSON goes to stdout and to bench/results/latest.json; progress goes to stderr. The exit
 status is 1 when any request failed (any non-200, bad body, timeout, broken connection) or a
 process failed to start or died; subprocesses are always stopped, also on Ctrl-C.
@@ -62,6 +70,12 @@ GOALS = (
     ("starter_c10_gateway_rps_later", "starter", 10, "gateway_rps", ">=", 1800.0),
     ("regulated_c1_added_p50_ms_later", "regulated", 1, "added_p50_ms", "<=", 5.0),
 )
+# `--core`: the steps that ran (verdict allow) at 98a5a7d, the commit before the hardening
+# and the detection steps; every other step of the preset is disabled in the bench agents'
+# custom pipeline, so any two commits run the same governance work per request.
+CORE_STEPS = frozenset({"validate_input", "rate_limit", "budget_enforcement", "model_routing",
+                        "llm_call", "cost_tracking", "debug_logging"})
+CORE_PREFIX = "bench-core-"
 
 
 class BenchError(RuntimeError):
@@ -86,7 +100,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="gateway storage; local uses SQLite in a temp TAPPASS_HOME")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, s")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
+    parser.add_argument("--gateway", action="append", metavar="NAME=PYTHON", default=None,
+                        help="a gateway to measure: a name and the Python of the checkout "
+                        "whose `-m tappass up` runs it (e.g. base=/work/wt-base/.venv/bin/"
+                        "python); repeat to compare checkouts in the same run, the first "
+                        "is the baseline of the ratios [default: gateway=this Python]")
+    parser.add_argument("--core", action="store_true",
+                        help="agents run only the core steps (those that ran at 98a5a7d): "
+                        "compares the request path without the detection steps")
     args = parser.parse_args(argv)
+    args.gateways = _gateways(parser, args.gateway)
     base = QUICK if args.quick else DEFAULTS
     for name, value in base.items():
         if getattr(args, name) is None:
@@ -103,6 +126,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             or min(args.concurrency) < 1):
         parser.error("--requests, --rounds and --concurrency must be >= 1, --warmup >= 0")
     return args
+
+
+def _gateways(parser: argparse.ArgumentParser, raw: list[str] | None) -> dict[str, str]:
+    """NAME -> python executable, in the order given."""
+    if not raw:
+        return {"gateway": sys.executable}
+    gateways: dict[str, str] = {}
+    for item in raw:
+        name, sep, python = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not python or name in gateways or "@" in name:
+            parser.error(f"--gateway: expected a unique NAME=PYTHON (no '@' in NAME), "
+                         f"got {item!r}")
+        if not os.access(python, os.X_OK):
+            parser.error(f"--gateway {name}: {python} is not an executable")
+        gateways[name] = python
+    return gateways
 
 
 class Progress:
@@ -250,8 +290,35 @@ def gateway_env(home: Path, upstream_port: int, storage: str) -> dict[str, str]:
     return env
 
 
-def register_agent(gateway: Server, preset: str) -> str:
-    body = orjson.dumps({"name": f"bench-{preset}", "preset": preset})
+def admin_post(gateway: Server, path: str, payload: dict[str, Any]) -> tuple[int, bytes]:
+    status, raw, _ = http_call(gateway.url, "POST", path, orjson.dumps(payload), {
+        "Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"})
+    return status, raw
+
+
+def core_pipeline(gateway: Server, preset: str) -> str:
+    """A custom pipeline: `preset` with every step outside CORE_STEPS disabled."""
+    status, raw, _ = http_call(gateway.url, "GET", f"/admin/pipelines/{preset}", None,
+                               {"Authorization": f"Bearer {ADMIN_KEY}"})
+    if status != 200:
+        raise BenchError(f"reading pipeline {preset}: HTTP {status}: {raw[:300]!r}")
+    ids = sorted(set(_step_ids(orjson.loads(raw))) - CORE_STEPS)
+    name = f"{CORE_PREFIX}{preset}"
+    status, raw = admin_post(gateway, "/admin/pipelines", {
+        "name": name, "base": preset, "disable": ids,
+        "description": f"bench --core: {preset} without the steps added after 98a5a7d"})
+    if status != 201:
+        raise BenchError(f"creating pipeline {name}: HTTP {status}: {raw[:300]!r}")
+    return name
+
+
+def _step_ids(view: dict[str, Any]) -> list[str]:
+    """Every step id in an admin pipeline view (`phases`: phase -> [{step, ...}])."""
+    return [row["step"] for rows in view["phases"].values() for row in rows]
+
+
+def register_agent(gateway: Server, preset: str, pipeline: str | None = None) -> str:
+    body = orjson.dumps({"name": f"bench-{preset}", "preset": pipeline or preset})
     status, raw, _ = http_call(gateway.url, "POST", "/v1/agents", body, {
         "Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"})
     if status != 201:
@@ -275,7 +342,7 @@ def pipeline_info(gateway: Server, preset: str, key: str) -> dict[str, Any]:
              (headers.get("x-tappass-steps") or "").split(",") if part.strip()]
     verdicts = Counter(verdict for _, _, verdict in steps)
     return {"mode": headers.get("x-tappass-mode"), "steps": len(steps),
-            "verdicts": dict(verdicts),
+            "verdicts": dict(verdicts), "header": headers.get("x-tappass-steps") or "",
             "unavailable": [step for step, _, verdict in steps if verdict == "unavailable"]}
 
 
@@ -317,6 +384,7 @@ class Samples:
     server_cpu_s: float | None = 0.0
     client_cpu_s: float = 0.0
     sent: int = 0
+    round_cpu_us: list[float] = field(default_factory=list)  # server CPU per request
 
     def add(self, result: CellResult, requests: int, cpu_s: float | None,
             client_cpu_s: float) -> None:
@@ -326,6 +394,8 @@ class Samples:
         self.client_cpu_s += client_cpu_s
         self.server_cpu_s = (None if cpu_s is None or self.server_cpu_s is None
                              else self.server_cpu_s + cpu_s)
+        if cpu_s is not None and result.sent:
+            self.round_cpu_us.append(cpu_s / result.sent * 1e6)
         self.latencies_ms.extend(values)
         if values:
             self.round_p50_ms.append(statistics.median(values))
@@ -342,37 +412,58 @@ class Measured:
     aborted: str | None = None      # why the run stopped early, if it did
 
 
-def make_targets(upstream: Server, gateway: Server, keys: dict[str, str],
-                 stream: bool) -> dict[str, Target]:
-    """Label -> Target for direct, each preset, and (optionally) the streaming pair."""
+@dataclass
+class GatewayRun:
+    """One gateway under test: its process, its agents' keys and what their pipelines ran."""
+
+    name: str
+    python: str
+    server: Server
+    keys: dict[str, str] = field(default_factory=dict)
+    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def cell_label(kind: str, gateway: str) -> str:
+    """`starter@base`: a preset (or `starter-stream`) through one gateway."""
+    return f"{kind}@{gateway}"
+
+
+def make_targets(upstream: Server, gateways: list[GatewayRun],
+                 stream: bool) -> dict[str, tuple[Target, int]]:
+    """Label -> (Target, pid of the server it hits) for direct, each gateway's presets, and
+    (optionally) the streaming cells."""
     body = encode(chat_body())
+    sbody = encode(chat_body(stream=True))
     direct_url = f"{upstream.url}/v1/chat/completions"
-    gateway_url = f"{gateway.url}/v1/chat/completions"
     upstream_auth = {"authorization": f"Bearer {UPSTREAM_KEY}"}
+    pid = upstream.process.pid
     host, port, raw = build_request(direct_url, body, upstream_auth)
-    targets = {"direct": Target("direct", host, port, raw, COMPLETION_MARKER)}
-    for preset, key in keys.items():
-        host, port, raw = build_request(gateway_url, body, {"authorization": f"Bearer {key}"})
-        targets[preset] = Target(preset, host, port, raw, COMPLETION_MARKER)
-    if stream and "starter" in keys:
-        sbody = encode(chat_body(stream=True))
+    targets = {"direct": (Target("direct", host, port, raw, COMPLETION_MARKER), pid)}
+    if stream and any("starter" in gw.keys for gw in gateways):
         host, port, raw = build_request(direct_url, sbody, upstream_auth)
-        targets["direct-stream"] = Target("direct-stream", host, port, raw, STREAM_MARKER, True)
-        host, port, raw = build_request(gateway_url, sbody,
-                                        {"authorization": f"Bearer {keys['starter']}"})
-        targets["starter-stream"] = Target("starter-stream", host, port, raw, STREAM_MARKER,
-                                           True)
+        targets["direct-stream"] = (Target("direct-stream", host, port, raw, STREAM_MARKER,
+                                           True), pid)
+    for gw in gateways:
+        gateway_url = f"{gw.server.url}/v1/chat/completions"
+        pid = gw.server.process.pid
+        for preset, key in gw.keys.items():
+            label = cell_label(preset, gw.name)
+            host, port, raw = build_request(gateway_url, body, {"authorization": f"Bearer {key}"})
+            targets[label] = (Target(label, host, port, raw, COMPLETION_MARKER), pid)
+        if stream and "starter" in gw.keys:
+            label = cell_label("starter-stream", gw.name)
+            host, port, raw = build_request(gateway_url, sbody,
+                                            {"authorization": f"Bearer {gw.keys['starter']}"})
+            targets[label] = (Target(label, host, port, raw, STREAM_MARKER, True), pid)
     return targets
 
 
-def make_cells(targets: dict[str, Target], concurrencies: list[int], upstream_pid: int,
-               gateway_pid: int) -> list[Cell]:
+def make_cells(targets: dict[str, tuple[Target, int]], concurrencies: list[int]) -> list[Cell]:
     cells = []
     for c in concurrencies:
-        for label, target in targets.items():
-            if label.endswith("-stream") and c != 1:
+        for label, (target, pid) in targets.items():
+            if "-stream" in label and c != 1:
                 continue  # streaming is measured at concurrency 1 only
-            pid = upstream_pid if label.startswith("direct") else gateway_pid
             cells.append(Cell(label, c, target, pid))
     return cells
 
@@ -482,6 +573,8 @@ def cell_stats(s: Samples) -> dict[str, Any]:
         "round_p50_ms": [_r(v) for v in s.round_p50_ms],
         "round_p50_spread_pct": _r(spread),
         "server_cpu_us_per_request": _r(cpu_us),
+        "server_cpu_us_per_request_round_median": _r(
+            statistics.median(s.round_cpu_us) if s.round_cpu_us else None),
         "client_cpu_us_per_request": _r(client_us),
     }
 
@@ -491,48 +584,92 @@ def _minus(a: float | None, b: float | None) -> float | None:
 
 
 def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
-               concurrencies: list[int]) -> list[dict[str, Any]]:
-    """One row per (preset, concurrency[, stream]): direct, gateway and added."""
+               concurrencies: list[int], gateways: list[str]) -> list[dict[str, Any]]:
+    """One row per (gateway, preset, concurrency[, stream]): direct, gateway and added."""
     rows = []
     pairs = [(p, c, False, "direct", p) for c in concurrencies for p in presets]
     pairs += [("starter", 1, True, "direct-stream", "starter-stream")]
-    for preset, c, stream, direct_label, gateway_label in pairs:
-        if (gateway_label, c) not in samples:
-            continue
-        direct, gateway = (cell_stats(samples[direct_label, c]),
-                           cell_stats(samples[gateway_label, c]))
-        rows.append({
-            "preset": preset, "concurrency": c, "stream": stream,
-            "added_p50_ms": _minus(gateway["p50_ms"], direct["p50_ms"]),
-            "added_p99_ms": _minus(gateway["p99_ms"], direct["p99_ms"]),
-            "gateway_rps": gateway["rps"], "direct_rps": direct["rps"],
-            "gateway_cpu_us_per_request": gateway["server_cpu_us_per_request"],
-            "errors": gateway["errors"] + direct["errors"],
-            "direct": direct, "gateway": gateway})
+    for name in gateways:
+        for preset, c, stream, direct_label, kind in pairs:
+            gateway_label = cell_label(kind, name)
+            if (gateway_label, c) not in samples:
+                continue
+            direct, gateway = (cell_stats(samples[direct_label, c]),
+                               cell_stats(samples[gateway_label, c]))
+            rows.append({
+                "gateway_name": name, "preset": preset, "concurrency": c, "stream": stream,
+                "added_p50_ms": _minus(gateway["p50_ms"], direct["p50_ms"]),
+                "added_p99_ms": _minus(gateway["p99_ms"], direct["p99_ms"]),
+                "gateway_rps": gateway["rps"], "direct_rps": direct["rps"],
+                "gateway_cpu_us_per_request": gateway["server_cpu_us_per_request"],
+                "gateway_cpu_us_round_median": gateway["server_cpu_us_per_request_round_median"],
+                "errors": gateway["errors"] + direct["errors"],
+                "direct": direct, "gateway": gateway})
     return rows
 
 
+COMPARED = ("added_p50_ms", "gateway_rps", "gateway_cpu_us_per_request",
+            "gateway_cpu_us_round_median")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else round(a / b, 3)
+
+
+def comparison(rows: list[dict[str, Any]], gateways: list[str]) -> list[dict[str, Any]]:
+    """Each other gateway's figures over the first gateway's, row by row (new / base: below
+    1 is cheaper for added_p50_ms and cpu, above 1 is faster for gateway_rps)."""
+    if len(gateways) < 2:
+        return []
+    base, others = gateways[0], gateways[1:]
+    index = {(r["gateway_name"], r["preset"], r["concurrency"], r["stream"]): r for r in rows}
+    out = []
+    for name in others:
+        for (gw, preset, c, stream), row in index.items():
+            ref = index.get((base, preset, c, stream))
+            if gw != name or ref is None:
+                continue
+            entry: dict[str, Any] = {"gateway_name": name, "baseline": base, "preset": preset,
+                                     "concurrency": c, "stream": stream}
+            for key in COMPARED:
+                entry[key] = {"baseline": ref[key], "value": row[key],
+                              "ratio": _ratio(row[key], ref[key])}
+            out.append(entry)
+    return out
+
+
 def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The goals, for the last gateway listed (the candidate when comparing)."""
     out = {}
     for name, preset, c, key, op, limit in GOALS:
-        row = next((r for r in rows if r["preset"] == preset and r["concurrency"] == c
-                    and not r["stream"]), None)
+        row = next((r for r in reversed(rows) if r["preset"] == preset
+                    and r["concurrency"] == c and not r["stream"]), None)
         value = row[key] if row else None
         met = None if value is None else (value <= limit if op == "<=" else value >= limit)
         out[name] = {"value": value, "goal": f"{op} {limit}", "met": met}
     return out
 
 
-def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
-    head = (f"{'preset':<10}{'c':>3} {'stream':<7}{'added p50':>10}{'added p99':>10}"
-            f"{'gw p50':>9}{'dir p50':>9}{'gw req/s':>10}{'dir req/s':>10}{'errors':>7}")
+def summary_lines(rows: list[dict[str, Any]],
+                  compared: list[dict[str, Any]] | None = None) -> list[str]:
+    head = (f"{'gateway':<10}{'preset':<10}{'c':>3} {'stream':<7}{'added p50':>10}"
+            f"{'added p99':>10}{'gw p50':>9}{'dir p50':>9}{'gw req/s':>10}{'dir req/s':>10}"
+            f"{'cpu us/req':>11}{'errors':>7}")
     lines = [head]
     for r in rows:
-        lines.append(f"{r['preset']:<10}{r['concurrency']:>3} {str(r['stream']):<7}"
+        lines.append(f"{r['gateway_name']:<10}{r['preset']:<10}{r['concurrency']:>3} "
+                     f"{str(r['stream']):<7}"
                      f"{_fmt(r['added_p50_ms']):>10}{_fmt(r['added_p99_ms']):>10}"
                      f"{_fmt(r['gateway']['p50_ms']):>9}{_fmt(r['direct']['p50_ms']):>9}"
                      f"{_fmt(r['gateway_rps'], 1):>10}{_fmt(r['direct_rps'], 1):>10}"
-                     f"{r['errors']:>7}")
+                     f"{_fmt(r['gateway_cpu_us_per_request'], 0):>11}{r['errors']:>7}")
+    for e in compared or []:
+        lines.append(f"{e['gateway_name']}/{e['baseline']} {e['preset']} c={e['concurrency']}"
+                     f"{' stream' if e['stream'] else ''}: added p50 x"
+                     f"{_fmt(e['added_p50_ms']['ratio'])}, req/s x"
+                     f"{_fmt(e['gateway_rps']['ratio'])}, cpu/req x"
+                     f"{_fmt(e['gateway_cpu_us_per_request']['ratio'])} (round median x"
+                     f"{_fmt(e['gateway_cpu_us_round_median']['ratio'])})")
     return lines
 
 
@@ -545,44 +682,73 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def run(args: argparse.Namespace, say: Progress) -> dict[str, Any]:
     per_round = max(1, math.ceil(args.requests / args.rounds))
     report: dict[str, Any] = {
-        "benchmark": "tappass-gateway-added-latency", "schema": 1,
+        "benchmark": "tappass-gateway-added-latency", "schema": 2,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine_info(),
         "parameters": {"requests_per_cell": per_round * args.rounds,
                        "requests_per_round": per_round, "rounds": args.rounds,
                        "warmup_per_cell": args.warmup, "concurrency": args.concurrency,
                        "presets": args.presets, "stream": not args.no_stream,
                        "storage": args.storage, "body_bytes": BODY_BYTES,
-                       "timeout_s": args.timeout, "quick": args.quick}}
+                       "timeout_s": args.timeout, "quick": args.quick,
+                       "core": args.core, "gateways": args.gateways}}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tappass-bench-")))
-        up_port, gw_port = free_port(), free_port()
+        up_port = free_port()
         say(f"starting upstream on :{up_port}")
         upstream = stack.enter_context(started(
             "upstream", [sys.executable, str(BENCH_DIR / "upstream.py"), "--port", str(up_port)],
             dict(os.environ), up_port, tmp))
-        say(f"starting gateway on :{gw_port} (storage {args.storage})")
-        gateway = stack.enter_context(started(
-            "gateway", [sys.executable, "-m", "tappass", "up", "--port", str(gw_port),
-                        "--storage", args.storage],
-            gateway_env(tmp / "home", up_port, args.storage), gw_port, tmp))
-        keys = {preset: register_agent(gateway, preset) for preset in args.presets}
-        report["pipelines"] = {preset: pipeline_info(gateway, preset, key)
-                               for preset, key in keys.items()}
-        targets = make_targets(upstream, gateway, keys, stream=not args.no_stream)
-        cells = make_cells(targets, args.concurrency, upstream.process.pid,
-                           gateway.process.pid)
+        gateways = [start_gateway(stack, name, python, tmp, up_port, args, say)
+                    for name, python in args.gateways.items()]
+        report["gateways"] = {gw.name: {"python": gw.python, "pipelines": gw.pipelines}
+                              for gw in gateways}
+        report["pipelines"] = gateways[-1].pipelines
+        check_same_steps(gateways, strict=args.core)
+        cells = make_cells(make_targets(upstream, gateways, stream=not args.no_stream),
+                           args.concurrency)
+        servers = (upstream, *(gw.server for gw in gateways))
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            measured = runner.run(measure(cells, args, per_round, (upstream, gateway), say))
-        report["process_failures"] = died(upstream, gateway, say=say)
+            measured = runner.run(measure(cells, args, per_round, servers, say))
+        report["process_failures"] = died(*servers, say=say)
     if measured.aborted:
         say(f"stopped early: {measured.aborted}")
     return finish(report, measured, args, say)
 
 
+def start_gateway(stack: ExitStack, name: str, python: str, tmp: Path, up_port: int,
+                  args: argparse.Namespace, say: Progress) -> GatewayRun:
+    """Start `python -m tappass up`, register one agent per preset (on a core pipeline
+    with --core) and probe what each agent's pipeline runs."""
+    port = free_port()
+    say(f"starting gateway {name} on :{port} (storage {args.storage}, {python})")
+    server = stack.enter_context(started(
+        f"gateway-{name}", [python, "-m", "tappass", "up", "--port", str(port),
+                            "--storage", args.storage],
+        gateway_env(tmp / f"home-{name}", up_port, args.storage), port, tmp))
+    gw = GatewayRun(name, python, server)
+    for preset in args.presets:
+        pipeline = core_pipeline(server, preset) if args.core else None
+        gw.keys[preset] = register_agent(server, preset, pipeline)
+        gw.pipelines[preset] = pipeline_info(server, preset, gw.keys[preset])
+    return gw
+
+
+def check_same_steps(gateways: list[GatewayRun], *, strict: bool) -> None:
+    """With several gateways, a preset's figures compare only if the same steps ran."""
+    base = gateways[0]
+    for gw in gateways[1:]:
+        for preset, info in gw.pipelines.items():
+            ours, theirs = info["header"], base.pipelines[preset]["header"]
+            info["same_steps_as_baseline"] = ours == theirs
+            if strict and ours != theirs:
+                raise BenchError(f"--core: {preset} runs different steps on {gw.name} and "
+                                 f"{base.name}:\n  {gw.name}: {ours}\n  {base.name}: {theirs}")
+
+
 def finish(report: dict[str, Any], measured: Measured, args: argparse.Namespace,
            say: Progress) -> dict[str, Any]:
     """Add the results, the goals and the verdict to the report."""
-    rows = build_rows(measured.cells, args.presets, args.concurrency)
+    rows = build_rows(measured.cells, args.presets, args.concurrency, list(args.gateways))
     warm = measured.warmup
     report["duration_s"] = round(time.monotonic() - say.start, 1)
     report["machine"]["loadavg_at_end"] = _loadavg()
@@ -590,6 +756,7 @@ def finish(report: dict[str, Any], measured: Measured, args: argparse.Namespace,
     report["warmup_errors"] = {"count": sum(warm.errors.values()),
                                "kinds": dict(warm.errors), "samples": warm.error_samples}
     report["results"] = rows
+    report["comparison"] = comparison(rows, list(args.gateways))
     report["goals"] = goals(rows)
     report["total_errors"] = report["warmup_errors"]["count"] + sum(r["errors"] for r in rows)
     report["ok"] = (report["total_errors"] == 0 and bool(rows) and not measured.aborted
@@ -625,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         say("interrupted; subprocesses stopped")
         return 130
     write_report(report, args.output)
-    for line in summary_lines(report["results"]):
+    for line in summary_lines(report["results"], report["comparison"]):
         say(line)
     say(f"written to {args.output}; {report['total_errors']} errors")
     return 0 if report["ok"] else 1

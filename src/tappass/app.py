@@ -38,6 +38,7 @@ from tappass.server import (
     audit,
     audit_chain,
     health,
+    heap,
     messages,
     metrics,
     openai,
@@ -193,13 +194,17 @@ def _watch_shutdown(services: Services) -> Callable[[], None]:
     return restore
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, served: bool = False) -> Starlette:
+    """The application; `served` when it is the process's one application (`tappass up`):
+    its garbage collector is then settled once the services have started."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.services = services = await start_services(settings)
+        if served:
+            heap.settle()
         restore = _watch_shutdown(services)
         try:
             yield
@@ -210,3 +215,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(routes=routes(), lifespan=lifespan,
                      middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
                      exception_handlers={HTTPException: _http_error, 500: _server_error})
+
+
+def create_served_app() -> Starlette:
+    """The factory `tappass up` hands to uvicorn (in every worker)."""
+    return create_app(served=True)

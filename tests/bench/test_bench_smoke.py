@@ -74,3 +74,37 @@ def test_machine_and_parameters_are_recorded(report: dict[str, Any]) -> None:
     assert report["machine"]["python"].startswith("3.")
     assert report["parameters"]["requests_per_cell"] == 30
     assert set(report["pipelines"]) == set(PRESETS)
+
+
+def test_core_mode_compares_two_gateways_running_the_same_steps(tmp_path: Path) -> None:
+    out = tmp_path / "core.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--core", "--presets", "starter",
+         "--concurrency", "1", "--no-stream", "--requests", "20", "--rounds", "2",
+         "--warmup", "5", "--gateway", f"base={sys.executable}",
+         "--gateway", f"new={sys.executable}", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"bench failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    data = json.loads(out.read_text())
+    headers = {name: gw["pipelines"]["starter"]["header"]
+               for name, gw in data["gateways"].items()}
+    assert headers["base"] == headers["new"]
+    ran = [part.split("=")[0].strip() for part in headers["new"].split(",")]
+    assert ran == ["validate_input", "rate_limit", "budget_enforcement", "model_routing",
+                   "llm_call", "cost_tracking"]
+    assert data["gateways"]["new"]["pipelines"]["starter"]["same_steps_as_baseline"] is True
+    assert [r["gateway_name"] for r in data["results"]] == ["base", "new"]
+    [entry] = data["comparison"]
+    assert (entry["gateway_name"], entry["baseline"]) == ("new", "base")
+    for key in ("added_p50_ms", "gateway_rps", "gateway_cpu_us_per_request"):
+        assert _is_number(entry[key]["ratio"]), (key, entry[key])
+    # per-round CPU of 10 requests can round to 0 clock ticks: present, not always a ratio
+    assert set(entry["gateway_cpu_us_round_median"]) == {"baseline", "value", "ratio"}
+
+
+@pytest.mark.parametrize("value", ["nopython", "=x", f"a={ROOT / 'README.md'}"])
+def test_a_bad_gateway_option_is_refused_naming_it(value: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--gateway", value],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--gateway" in done.stderr

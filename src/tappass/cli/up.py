@@ -167,7 +167,7 @@ def _serve(s: Settings) -> None:
     _raise_fd_limit(s)
     # the protocol adds the header size limit, the header and body deadlines and the
     # connection cap (tappass.server.http_protocol); keep-alive is uvicorn's own timeout
-    uvicorn.run("tappass.app:create_app", factory=True, host=s.host, port=s.port,
+    uvicorn.run("tappass.app:create_served_app", factory=True, host=s.host, port=s.port,
                 workers=s.workers, loop="uvloop" if sys.platform != "win32" else "asyncio",
                 http="tappass.server.http_protocol:TapPassHttpProtocol",
                 timeout_keep_alive=s.keepalive_timeout,  # type: ignore[arg-type]  # a float works

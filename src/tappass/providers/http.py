@@ -128,7 +128,10 @@ class HttpProvider:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300,
                                              keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            # no cookie jar: an upstream's cookies must not follow one agent's call into
+            # the next (and filtering an empty jar on every call costs time)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
+                                                  cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     def _timed_out(self, what: str) -> ProviderTimeout:

@@ -86,16 +86,18 @@ class Guarded:
             self.breaker.success()  # it answered: the agent's request was the problem
 
     async def complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        return await self._guarded(lambda: self.inner.complete(body))
+        self.breaker.check(self.name)
+        return await self._guarded(self.inner.complete(body))
 
     async def open_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        return await self._guarded(lambda: self.inner.open_stream(body))
-
-    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()` through the breaker: outages count, anything else (a cancel) is abandoned."""
         self.breaker.check(self.name)
+        return await self._guarded(self.inner.open_stream(body))
+
+    async def _guarded(self, call: Awaitable[T]) -> T:
+        """Await `call` (made after the breaker let it through): outages count, anything
+        else (a cancel) is abandoned."""
         try:
-            result = await call()
+            result = await call
         except ProviderError as exc:
             self._note(exc)
             raise

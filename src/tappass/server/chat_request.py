@@ -16,19 +16,23 @@ def _fail(field: str, expected: str) -> RequestError:
 
 
 def _check_message(i: int, message: Any) -> None:
-    where = f"messages[{i}]"
+    # the field name is built only for an error: this runs for every message of every request
     if not isinstance(message, dict):
-        raise _fail(where, "an object with 'role' and 'content'")
-    if not isinstance(message.get("role"), str) or not message["role"]:
-        raise _fail(f"{where}.role", "a string such as 'user'")
+        raise _fail(f"messages[{i}]", "an object with 'role' and 'content'")
+    role = message.get("role")
+    if not isinstance(role, str) or not role:
+        raise _fail(f"messages[{i}].role", "a string such as 'user'")
     content = message.get("content")
-    if content is None and message["role"] not in _ROLES_WITHOUT_CONTENT:
-        raise _fail(f"{where}.content", "a string or a list of content parts")
-    if content is not None and not isinstance(content, str | list):
-        raise _fail(f"{where}.content", "a string or a list of content parts")
-    if isinstance(content, list):
-        for j, part in enumerate(content):
-            _check_part(f"{where}.content[{j}]", part)
+    if isinstance(content, str):
+        return
+    if content is None:
+        if role not in _ROLES_WITHOUT_CONTENT:
+            raise _fail(f"messages[{i}].content", "a string or a list of content parts")
+        return
+    if not isinstance(content, list):
+        raise _fail(f"messages[{i}].content", "a string or a list of content parts")
+    for j, part in enumerate(content):
+        _check_part(f"messages[{i}].content[{j}]", part)
 
 
 def _check_part(where: str, part: Any) -> None:

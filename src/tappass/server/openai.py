@@ -26,11 +26,10 @@ from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_fla
 from tappass.server import auth_flood
 from tappass.server.auth import bearer, is_admin
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
-from tappass.server.request_headers import check_request_headers
+from tappass.server.request_headers import read_request_headers
 from tappass.server.responses import JSON, blocked_body, error, error_body
 from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
-from tappass.sessions import session_id_from
 from tappass.tools import scopes
 
 if TYPE_CHECKING:
@@ -79,11 +78,11 @@ async def _authenticate(request: Request, services: Services, api: ApiShape) -> 
 
 
 def resolve_flags(request: Request, defaults: dict[str, str],
-                   agent: AgentRecord) -> dict[str, str]:
-    """Pipeline defaults < agent flags < request flags: a request may make governance stricter
-    and loosen it only where the agent's admin allows (locked_flags, loosenable_flags)."""
+                  agent: AgentRecord, header: str | None) -> dict[str, str]:
+    """Pipeline defaults < agent flags < request flags (`header`, X-TapPass-Flags): a request
+    may make governance stricter and loosen it only where the agent's admin allows
+    (locked_flags, loosenable_flags)."""
     base = {**defaults, **agent.flags}
-    header = request.headers.get("x-tappass-flags")
     if not header:
         return base
     requested = parse_flags(header)
@@ -120,11 +119,11 @@ async def governed(request: Request, api: ApiShape) -> Response:
         return await _refuse(services, agent, audit_id, "authentication",
                              f"agent {agent.name!r} is disabled", "agent_disabled", api)
     try:
-        check_request_headers(request)
+        tappass_headers = read_request_headers(request)
         pipeline = services.catalog.for_agent(agent)
         body = api.parse(await request.body())
-        flags = resolve_flags(request, pipeline.definition.defaults, agent)
-        session_id = session_id_from(request.headers.get("x-session-id"))
+        flags = resolve_flags(request, pipeline.definition.defaults, agent,
+                              tappass_headers.flags)
     except FlagLocked as exc:
         return await _refuse(services, agent, audit_id, "flags", str(exc), "flag_locked", api)
     except RequestError as exc:
@@ -141,8 +140,8 @@ async def governed(request: Request, api: ApiShape) -> Response:
                       type="governance_error", code="pipeline_invalid", retryable=False,
                       audit_id=audit_id, headers={"X-TapPass-Audit-Id": audit_id})
     ctx = Context(audit_id=audit_id, services=services, agent=agent, pipeline=pipeline,
-                  flags=flags, session_id=session_id, body=body)
-    ctx.state[scopes.STATE_KEY] = scopes.parse_scopes(request.headers.get(scopes.HEADER))
+                  flags=flags, session_id=tappass_headers.session_id, body=body)
+    ctx.state[scopes.STATE_KEY] = scopes.parse_scopes(tappass_headers.scopes)
     response: Response | None = None
     try:
         response = await _govern(ctx, api)

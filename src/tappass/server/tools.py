@@ -130,7 +130,8 @@ async def _agent(request: Request, services: Services) -> AgentRecord:
 def _outcome(services: Services, agent: AgentRecord, request: Request, call: ToolCall,
              token: str | None) -> tuple[Outcome, str]:
     pipeline = services.catalog.for_agent(agent)
-    flags = resolve_flags(request, pipeline.definition.defaults, agent)
+    flags = resolve_flags(request, pipeline.definition.defaults, agent,
+                          request.headers.get("x-tappass-flags"))
     tool_request = ToolRequest(agent, flags, scopes.parse_scopes(
         request.headers.get(scopes.HEADER)), session_id_from(request.headers.get("x-session-id")))
     mode = flags.get("mode", "enforce")
