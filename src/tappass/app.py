@@ -71,6 +71,7 @@ def routes() -> list[Route]:
         Route("/v1/tools/govern", tools.govern_tool_call, methods=["POST"]),
         Route("/.well-known/jwks.json", tools.jwks, methods=["GET"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
+        Route("/v1/audit/export", audit.export_audit, methods=["GET"]),
         Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
         Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),
         Route("/admin/pipelines/{name}", pipelines.get_pipeline, methods=["GET"]),

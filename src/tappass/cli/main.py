@@ -6,6 +6,7 @@ import click
 
 from tappass._version import __version__
 from tappass.cli.agents import agents
+from tappass.cli.audit import audit
 from tappass.cli.eval_cmd import eval_command
 from tappass.cli.gov import gov
 from tappass.cli.logs import logs
@@ -29,6 +30,7 @@ def cli() -> None:
 cli.add_command(up)
 cli.add_command(agents)
 cli.add_command(logs)
+cli.add_command(audit)
 cli.add_command(status)
 cli.add_command(gov)
 cli.add_command(test_command)

@@ -137,6 +137,12 @@ class Store(Protocol):
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         """Events matching the query, newest first."""
 
+    async def audit_page(self, query: AuditQuery, after_seq: int,
+                         limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to `limit` events matching the query's filters (its `limit` is ignored) whose
+        insertion sequence is above `after_seq`, oldest first, as (seq, event): keyset
+        pagination for exports, one bounded page at a time."""
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         """Total `cost_usd` of the agent's events at or after `since`."""
 

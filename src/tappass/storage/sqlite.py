@@ -277,6 +277,16 @@ class SqliteStore:
                                  "ORDER BY ts DESC, seq DESC LIMIT ?", params)
         return [loads(row["body"]) for row in rows]
 
+    async def audit_page(self, query: AuditQuery, after_seq: int,
+                         limit: int) -> list[tuple[int, dict[str, Any]]]:
+        conditions = [*audit_conditions(query), ("seq >", after_seq)]
+        where = " AND ".join(f"{condition} ?" for condition, _ in conditions)
+        params = [_param(value) for _, value in conditions] + [limit]
+        rows = await self._fetch("page audit events",
+                                 f"SELECT seq, body FROM audit_events WHERE {where} "
+                                 "ORDER BY seq LIMIT ?", params)
+        return [(int(row["seq"]), loads(row["body"])) for row in rows]
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         rows = await self._fetch("sum cost",
                                  "SELECT COALESCE(SUM(cost_usd), 0.0) AS total FROM audit_events "
