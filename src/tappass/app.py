@@ -27,6 +27,7 @@ from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
 from tappass.changes import ChangeSignal
 from tappass.clip import clip
+from tappass.forward.service import Forwarding
 from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
@@ -34,6 +35,7 @@ from tappass.providers.registry import Providers
 from tappass.server import (
     agents,
     audit,
+    forwarding,
     health,
     messages,
     openai,
@@ -83,6 +85,13 @@ def routes() -> list[Route]:
         Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
         Route("/admin/vault/{name}", vault.delete_secret, methods=["DELETE"]),
         Route("/admin/steps/{id}", pipelines.get_step, methods=["GET"]),
+        Route("/admin/siem/config", forwarding.put_siem_config, methods=["PUT"]),
+        Route("/admin/siem/config", forwarding.get_siem_config, methods=["GET"]),
+        Route("/admin/siem/dead-letters/retry", forwarding.retry_dead_letters,
+              methods=["POST"]),
+        Route("/admin/webhooks", forwarding.create_webhook, methods=["POST"]),
+        Route("/admin/webhooks", forwarding.list_webhooks, methods=["GET"]),
+        Route("/admin/webhooks/{id}", forwarding.delete_webhook, methods=["DELETE"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
@@ -131,7 +140,10 @@ async def start_services(settings: Settings) -> Services:
     if interrupted:
         log.warning("%d streamed request(s) were cut by an earlier stop; their audit events "
                     "are marked 'interrupted'", interrupted)
+    services.forwarding = Forwarding(store, key_vault, settings)
+    await services.forwarding.load()
     recorder.start()
+    services.forwarding.start()
     services.catalog.start()
     key_vault.start()
     return services
@@ -151,6 +163,8 @@ async def stop_services(services: Services) -> None:
     if services.vault is not None:
         await services.vault.close()
     await services.audit.close()
+    if services.forwarding is not None:  # after the last audit write has routed its rows
+        await services.forwarding.close()
     await services.providers.close()
     await services.store.close()
     await services.kv.close()

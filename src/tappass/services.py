@@ -13,6 +13,7 @@ from tappass.tools.service import ToolState
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
     from tappass.audit.recorder import AuditRecorder
+    from tappass.forward.service import Forwarding
     from tappass.kv import KV
     from tappass.pipeline.catalog import PipelineCatalog
     from tappass.providers.registry import Providers
@@ -38,6 +39,7 @@ class Services:
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
     streams: OpenStreams = field(default_factory=OpenStreams)
     vault: Vault | None = None
+    forwarding: Forwarding | None = None   # SIEM export and alert webhooks
     tools: ToolState = field(init=False)   # session tool pins, capability signer
 
     def __post_init__(self) -> None:
