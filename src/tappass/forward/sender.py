@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from tappass.forward.outbox import OutboxStore
 
 log = logging.getLogger("tappass.forward")
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 20.0  # > the 10 s send timeout; a killed sender's sinks wait this long
 MAX_BATCHES_PER_TURN = 20
 _WAKE_DELAY = 0.01  # let the audit transaction that woke us commit first
 
