@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -60,26 +61,40 @@ class Sender:
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:"
                         f"{secrets.token_hex(4)}")
     counters: dict[str, SinkCounters] = field(default_factory=dict)
-    _held: set[str] = field(default_factory=set)
+    _held: dict[str, float] = field(default_factory=dict)   # sink -> when the lease was taken
 
     def _count(self, sink: str) -> SinkCounters:
         return self.counters.setdefault(sink, SinkCounters())
 
     async def drain(self, sink: str, destination: Destination) -> None:
-        """Send what is due for this sink, if this process holds (or can take) its lease."""
-        if not await self.outbox.claim(sink, self.holder, LEASE_SECONDS):
-            self._held.discard(sink)
-            return
-        self._held.add(sink)
+        """Send what is due for this sink, if this process holds (or can take) its lease.
+
+        The queue is read first (a read costs less than taking the lease, and an idle sink
+        is the common case); the lease is taken before anything is sent and renewed once
+        half of it has passed."""
         for _ in range(MAX_BATCHES_PER_TURN):
             items = await self.outbox.pending(sink, self.policy.batch_max)
             now = datetime.now(UTC)
             due = _due_prefix(items, now)
             if not due:
                 return
-            if not await self._send(sink, destination, due, now):
+            held_before = sink in self._held
+            if not await self._lease(sink):
                 return
-            await self.outbox.claim(sink, self.holder, LEASE_SECONDS)
+            if not held_before:  # just taken over: read again what the last holder left
+                due = _due_prefix(await self.outbox.pending(sink, self.policy.batch_max), now)
+            if not due or not await self._send(sink, destination, due, now):
+                return
+
+    async def _lease(self, sink: str) -> bool:
+        taken = self._held.get(sink)
+        if taken is not None and time.monotonic() - taken < LEASE_SECONDS / 2:
+            return True
+        if not await self.outbox.claim(sink, self.holder, LEASE_SECONDS):
+            self._held.pop(sink, None)
+            return False
+        self._held[sink] = time.monotonic()
+        return True
 
     async def _send(self, sink: str, destination: Destination, due: list[OutboxItem],
                     now: datetime) -> bool:

@@ -56,7 +56,7 @@ class MemoryStore:
         self._pipelines: dict[str, dict[str, Any]] = {}   # name -> row, as the SQL tables hold
         self._secrets: dict[str, SecretRecord] = {}
         self._events: list[_StoredEvent] = []
-        self._event_ids: set[str] = set()
+        self._event_ids: dict[str, int] = {}   # id -> position in _events
         self._tool_pins: dict[str, dict[str, str]] = {}   # agent id -> tool -> sha256
         self.outbox = MemoryOutbox(self._event_body)
         self.route_outbox: Route | None = None
@@ -173,7 +173,7 @@ class MemoryStore:
         forward = self.route_outbox(events) if self.route_outbox else []
         start = len(self._events)
         self._events.extend(_StoredEvent(start + i + 1, row) for i, row in enumerate(rows))
-        self._event_ids.update(row.id for row in rows)
+        self._event_ids.update((row.id, start + i) for i, row in enumerate(rows))
         self.outbox.insert(forward)
 
     async def update_audit(self, events: list[dict[str, Any]]) -> None:
@@ -190,8 +190,8 @@ class MemoryStore:
         self.outbox.insert(forward)
 
     def _event_body(self, audit_id: str) -> str | None:
-        found = [event.row.body for event in self._events if event.row.id == audit_id]
-        return found[0] if found else None
+        position = self._event_ids.get(audit_id)
+        return None if position is None else self._events[position].row.body
 
     async def interrupt_open_audit(self) -> int:
         self._check_open()

@@ -86,7 +86,7 @@ def _unmapped(event: Mapping[str, Any]) -> dict[str, Any]:
 def _actor(event: Mapping[str, Any]) -> dict[str, Any]:
     user = {key: value for key, value in (("name", event.get("agent")),
                                           ("uid", event.get("agent_id"))) if value}
-    return {"user": user or {"name": "unknown"}}
+    return {"user": {**(user or {"name": "unknown"}), "type_id": 4, "type": "Service"}}
 
 
 def detection_finding(event: Mapping[str, Any]) -> dict[str, Any]:
