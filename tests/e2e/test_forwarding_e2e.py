@@ -236,3 +236,24 @@ def test_bad_siem_config_is_400_naming_the_field(tmp_path: Path, body: dict[str,
 def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     with running_gateway(tmp_path_factory.mktemp("gw")) as gw:
         yield gw
+
+
+def test_two_workers_send_every_event_once(tmp_path: Path) -> None:
+    """Both workers write outbox rows; the sink's lease lets one send at a time, so no event
+    is delivered twice when nothing fails, and none is missing."""
+    port, out = free_port(), tmp_path / "siem.jsonl"
+    env = {"TAPPASS_SIEM_WEBHOOK_URL": f"http://127.0.0.1:{port}/ingest",
+           "TAPPASS_FORWARD_POLL_SECONDS": "0.1", "TAPPASS_FORWARD_BATCH_MAX": "5"}
+    with running_gateway(tmp_path, args=("--storage", "local", "--workers", "2"),
+                         env=env) as gw, receiver("webhook", port, out):
+        key = new_agent(gw, "two-workers")
+        pids, sent = set(), []
+        for n in range(40):
+            response = chat(gw, key, f"hello {n}")  # a new connection each: both workers
+            sent.append(response.headers["x-tappass-audit-id"])
+            pids.add(httpx.get(f"{gw.url}/health/detailed",
+                               headers=gw.admin_headers).json()["pid"])
+        wait_for(lambda: len(siem_ids(out)) >= 40)
+        time.sleep(1)  # anything sent twice would arrive by now
+    assert len(pids) == 2
+    assert sorted(siem_ids(out)) == sorted(sent)
