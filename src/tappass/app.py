@@ -136,12 +136,12 @@ async def start_services(settings: Settings) -> Services:
     await services.catalog.load()
     for name in services.catalog.names():  # compile every known pipeline once, up front
         services.catalog.pipeline(name)
+    services.forwarding = Forwarding(store, key_vault, settings)
+    await services.forwarding.load()  # before: cut streams are forwarded with their outcome
     interrupted = await store.interrupt_open_audit()
     if interrupted:
         log.warning("%d streamed request(s) were cut by an earlier stop; their audit events "
                     "are marked 'interrupted'", interrupted)
-    services.forwarding = Forwarding(store, key_vault, settings)
-    await services.forwarding.load()
     recorder.start()
     services.forwarding.start()
     services.catalog.start()

@@ -87,3 +87,12 @@ async def test_drop_sink_forgets_its_rows(store: Store) -> None:
     assert await store.outbox.drop_sink("webhook:w1") == 1
     assert await store.outbox.pending("webhook:w1", 10) == []
     assert len(await store.outbox.pending("siem", 10)) == 1
+
+
+async def test_streams_cut_by_a_crash_are_forwarded_as_interrupted(store: Store) -> None:
+    store.route_outbox = _route_blocked
+    await store.append_audit([event(1, status="open"), event(2)])
+    assert await store.interrupt_open_audit() == 1
+    items = await store.outbox.pending("siem", 10)
+    assert [i.event_id for i in items] == ["ae_0002", "ae_0001"]
+    assert orjson.loads(items[1].body or "")["status"] == "interrupted"

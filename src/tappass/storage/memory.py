@@ -195,14 +195,16 @@ class MemoryStore:
 
     async def interrupt_open_audit(self) -> int:
         self._check_open()
-        count = 0
+        cut = []
         for i, event in enumerate(self._events):
             if event.row.status == OPEN_STATUS:
                 body = {**loads(event.row.body), **INTERRUPTED}
                 self._events[i] = _StoredEvent(event.seq, replace(
                     event.row, status=INTERRUPTED["status"], body=dumps(body)))
-                count += 1
-        return count
+                cut.append(body)
+        if cut and self.route_outbox:
+            self.outbox.insert(self.route_outbox(cut))
+        return len(cut)
 
     async def probe_audit_write(self) -> None:
         self._check_open()

@@ -270,9 +270,13 @@ class PostgresStore:
         patch = dumps(INTERRUPTED)
         async with self._connection("mark interrupted audit events",
                                     transaction=True) as conn:
-            result = await conn.execute(_INTERRUPT_EVENTS, INTERRUPTED["status"], patch,
-                                        OPEN_STATUS)
-        return int(result.rpartition(" ")[2])
+            rows = await conn.fetch(_INTERRUPT_EVENTS + " RETURNING body", INTERRUPTED["status"],
+                                    patch, OPEN_STATUS)
+            forward = self.route_outbox([loads(r["body"]) for r in rows]) \
+                if self.route_outbox and rows else []
+            if forward:  # cut streams reach the SIEM too, with their final status
+                await insert_rows(conn, forward)
+        return len(rows)
 
     async def probe_audit_write(self) -> None:
         row, now = probe_row()

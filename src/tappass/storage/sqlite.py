@@ -268,10 +268,14 @@ class SqliteStore:
 
     async def interrupt_open_audit(self) -> int:
         async with self._transaction("mark interrupted audit events") as conn:
-            cursor = await conn.execute(_INTERRUPT_EVENTS, (
+            rows = list(await conn.execute_fetchall(_INTERRUPT_EVENTS + " RETURNING body", (
                 INTERRUPTED["status"], INTERRUPTED["status"], INTERRUPTED["error"],
-                OPEN_STATUS))
-            return cursor.rowcount
+                OPEN_STATUS)))
+            forward = self.route_outbox([loads(r["body"]) for r in rows]) \
+                if self.route_outbox and rows else []
+            if forward:  # cut streams reach the SIEM too, with their final status
+                await insert_rows(conn, forward)
+            return len(rows)
 
     async def probe_audit_write(self) -> None:
         row, now = probe_row()
