@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlite3
+
 import aiosqlite
 
 from tappass.forward.outbox import DEAD, PENDING, OutboxItem, OutboxRow, clip_error
@@ -33,9 +35,37 @@ _STATS = """SELECT sink, state, COUNT(*) AS n, MIN(created_at) AS oldest,
     MAX(last_error) AS last_error FROM outbox GROUP BY sink, state"""
 
 
-async def insert_rows(conn: aiosqlite.Connection, rows: list[OutboxRow]) -> None:
+def _params(rows: list[OutboxRow]) -> list[tuple[Any, ...]]:
     now = format_ts(datetime.now(UTC))
-    await conn.executemany(_INSERT, [(r.sink, r.event_id, r.payload, now, now) for r in rows])
+    return [(r.sink, r.event_id, r.payload, now, now) for r in rows]
+
+
+async def insert_rows(conn: aiosqlite.Connection, rows: list[OutboxRow]) -> None:
+    await conn.executemany(_INSERT, _params(rows))
+
+
+async def append_with_rows(conn: aiosqlite.Connection, sql: str, params: list[Any],
+                           rows: list[OutboxRow]) -> None:
+    """Audit events and their outbox rows in one transaction, in ONE trip to the database
+    thread (BEGIN, the events, the rows, COMMIT): four trips cost ~0.1 ms more per write.
+
+    `Connection._execute` is how aiosqlite itself runs every call on its thread; it is not
+    public, so tests/storage/test_outbox.py covers this path on every backend run."""
+    outbox = _params(rows)
+
+    def write() -> None:
+        raw: sqlite3.Connection = conn._conn
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            raw.execute(sql, params)
+            raw.executemany(_INSERT, outbox)
+            raw.execute("COMMIT")
+        except BaseException:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
+
+    await conn._execute(write)  # type: ignore[no-untyped-call]
 
 
 def _marks(count: int) -> str:

@@ -42,7 +42,7 @@ from tappass.storage._rows import (
     secret_from_row,
 )
 from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
-from tappass.storage.outbox_sqlite import SqliteOutbox, insert_rows
+from tappass.storage.outbox_sqlite import SqliteOutbox, append_with_rows, insert_rows
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
@@ -235,17 +235,12 @@ class SqliteStore:
             row.id, format_ts(row.ts), row.agent, row.status, row.blocked, row.cost_usd,
             row.body)]
         forward = self.route_outbox(events) if self.route_outbox else []
-        if forward:  # the outbox rows commit with the events, or neither does
-            async with self._transaction("append audit events") as tx:
-                try:
-                    await tx.execute(sql, params)
-                except sqlite3.IntegrityError as exc:
-                    raise duplicate_event_error(str(exc)) from exc
-                await insert_rows(tx, forward)
-            return
         conn = self._connection()
         async with self._lock:
             try:
+                if forward:  # the outbox rows commit with the events, or neither does
+                    await append_with_rows(conn, sql, params, forward)
+                    return
                 await conn.execute(sql, params)
             except sqlite3.IntegrityError as exc:
                 raise duplicate_event_error(str(exc)) from exc
