@@ -6,10 +6,9 @@ through the store's lock like every other statement.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-import sqlite3
 
 import aiosqlite
 
