@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def receiver(kind: str, port: int, out: Path) -> Iterator[subprocess.Popen[bytes]]:
+def receiver(kind: str, port: int, out: Path,
+             *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.siem_receiver", kind, str(port), str(out),
-         "--token", TOKEN], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+         "--token", TOKEN, *extra], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
         yield process
@@ -257,3 +259,47 @@ def test_two_workers_send_every_event_once(tmp_path: Path) -> None:
         time.sleep(1)  # anything sent twice would arrive by now
     assert len(pids) == 2
     assert sorted(siem_ids(out)) == sorted(sent)
+
+
+def self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for `localhost`, trusted by the gateway through SSL_CERT_FILE."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_syslog_over_tls(tmp_path: Path) -> None:
+    port, out = free_port(), tmp_path / "syslog-tls.jsonl"
+    cert, key = self_signed(tmp_path)
+    env = {"TAPPASS_FORWARD_POLL_SECONDS": "0.2", "SSL_CERT_FILE": str(cert)}
+    with running_gateway(tmp_path, env=env) as gw, \
+            receiver("syslog", port, out, "--tls", str(cert), str(key)):
+        with admin(gw) as client:
+            assert client.put("/admin/siem/config", json={
+                "destination": {"type": "syslog", "url": f"syslog+tls://localhost:{port}"},
+                "format": "cef"}).status_code == 200
+        key_ = new_agent(gw, "tls-bot")
+        audit_id = chat(gw, key_, "hello").headers["x-tappass-audit-id"]
+        wait_for(lambda: len(records(out)) >= 1)
+    [msg] = parse_octet_counted("".join(r["raw"] for r in records(out)).encode("latin-1"))
+    assert f'eventId="{audit_id}"'.encode() in msg and b"CEF:0|TapPass|" in msg

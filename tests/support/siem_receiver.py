@@ -2,7 +2,7 @@
 
     python -m tests.support.siem_receiver hec     PORT OUT --token T
     python -m tests.support.siem_receiver webhook PORT OUT
-    python -m tests.support.siem_receiver syslog  PORT OUT
+    python -m tests.support.siem_receiver syslog  PORT OUT [--tls CERT KEY]
 
 Each appends one JSON line per thing received to OUT (flushed at once, so the test reads it
 while the receiver runs):
@@ -11,13 +11,14 @@ while the receiver runs):
   Splunk), the body read as JSON objects written back to back; one line per event
   envelope; answers {"text": "Success", "code": 0}.
 - webhook: one line per request: {"path", "headers", "body"} (body as text).
-- syslog: one line per TCP connection: {"raw": <bytes as latin-1 text>}.
+- syslog: one line per TCP (or TLS) connection: {"raw": <bytes as latin-1 text>}.
 """
 
 from __future__ import annotations
 
 import json
 import socketserver
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +99,11 @@ def main(argv: list[str]) -> None:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         server: Any = socketserver.ThreadingTCPServer(("127.0.0.1", port), _SyslogHandler)
         server.out = out
+        if "--tls" in argv:
+            cert, key = argv[argv.index("--tls") + 1: argv.index("--tls") + 3]
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
     else:
         ThreadingHTTPServer.allow_reuse_address = True
         server = ThreadingHTTPServer(("127.0.0.1", port), _handler(kind, out, token))
