@@ -26,7 +26,7 @@ from tappass.services import Services
 Handler = Callable[[Request, Services, Forwarding], Awaitable[Response]]
 
 
-def _handler(handle: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _handler(handle: Handler, name: str) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             services = await admin_services(request)
@@ -36,6 +36,8 @@ def _handler(handle: Handler) -> Callable[[Request], Awaitable[Response]]:
             return await handle(request, services, services.forwarding)
         except RequestError as exc:
             return request_error(exc)
+    endpoint.__name__ = name   # OpenAPI operation ids and summaries
+    endpoint.__doc__ = handle.__doc__
     return endpoint
 
 
@@ -48,6 +50,7 @@ async def _siem_view(forwarding: Forwarding) -> JSON:
 
 
 async def _put_siem(request: Request, services: Services, forwarding: Forwarding) -> Response:
+    """Set the SIEM destination, format and severity filter."""
     body = parse_json_object(await request.body())
     await siem_config.save(services.store, services.vault, body, forwarding.siem)
     await forwarding.changed()
@@ -56,11 +59,13 @@ async def _put_siem(request: Request, services: Services, forwarding: Forwarding
 
 
 async def _get_siem(request: Request, services: Services, forwarding: Forwarding) -> Response:
+    """The SIEM configuration (never the token) and its delivery queue."""
     return await _siem_view(forwarding)
 
 
 async def _retry_dead(request: Request, services: Services,
                       forwarding: Forwarding) -> Response:
+    """Send dead letters again (all, or ?sink=siem|webhook:<id>)."""
     sink = request.query_params.get("sink")
     count = await services.store.outbox.requeue(sink)
     await forwarding.changed()
@@ -69,6 +74,7 @@ async def _retry_dead(request: Request, services: Services,
 
 async def _create_hook(request: Request, services: Services,
                        forwarding: Forwarding) -> Response:
+    """Add an alert webhook; the answer holds its signing secret, once."""
     hook = await webhooks.create(services.store, services.vault,
                                  parse_json_object(await request.body()))
     await forwarding.changed()
@@ -78,11 +84,13 @@ async def _create_hook(request: Request, services: Services,
 
 async def _list_hooks(request: Request, services: Services,
                       forwarding: Forwarding) -> Response:
+    """The alert webhooks (no secrets)."""
     return JSON({"object": "list", "data": [h.public() for h in forwarding.hooks]})
 
 
 async def _delete_hook(request: Request, services: Services,
                        forwarding: Forwarding) -> Response:
+    """Remove an alert webhook and its queued alerts."""
     hook_id = request.path_params["id"]
     if await webhooks.delete(services.store, services.vault, hook_id) is None:
         raise RequestError(f"no alert webhook with id {hook_id!r}", field="id", status=404,
@@ -92,9 +100,9 @@ async def _delete_hook(request: Request, services: Services,
     return JSON({"deleted": hook_id})
 
 
-put_siem_config = _handler(_put_siem)
-get_siem_config = _handler(_get_siem)
-retry_dead_letters = _handler(_retry_dead)
-create_webhook = _handler(_create_hook)
-list_webhooks = _handler(_list_hooks)
-delete_webhook = _handler(_delete_hook)
+put_siem_config = _handler(_put_siem, "siem_config")
+get_siem_config = _handler(_get_siem, "siem_config")
+retry_dead_letters = _handler(_retry_dead, "retry_dead_letters")
+create_webhook = _handler(_create_hook, "create_webhook")
+list_webhooks = _handler(_list_hooks, "list_webhooks")
+delete_webhook = _handler(_delete_hook, "delete_webhook")
