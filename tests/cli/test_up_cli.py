@@ -88,8 +88,8 @@ def test_ignored_tappass_variables_are_named_in_one_start_up_line(
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert lines == ["warning: ignored: TAPPASS_LLM_JUDGE_ENABLED, TAPPASS_NER_ENABLED, "
-                     "TAPPASS_SIEM_WEBHOOK_URL, TAPPASS_SSO_PROVIDER are not implemented in "
-                     "this version; TAPPASS_RATE_LIMT_RPM is not a TapPass setting (a typo?). "
-                     "Settings: docs/configuration.md"]
+                     "TAPPASS_SSO_PROVIDER are not implemented in this version; "
+                     "TAPPASS_RATE_LIMT_RPM is not a TapPass setting (a typo?). "
+                     "Settings: docs/configuration.md"]  # TAPPASS_SIEM_WEBHOOK_URL works now
     quiet = up(tmp_path, "--storage", "memory", "--port", str(free_port()))
     assert "warning:" not in quiet.output
