@@ -88,6 +88,8 @@ class Sender:
                 due = _due_prefix(await self.outbox.pending(sink, self.policy.batch_max), now)
             if not due or not await self._send(sink, destination, due, now):
                 return
+            if len(items) < self.policy.batch_max:  # caught up: the rest waits for the
+                return                               # next turn, to fill a batch
 
     async def _lease(self, sink: str) -> bool:
         taken = self._held.get(sink)
