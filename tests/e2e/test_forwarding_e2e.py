@@ -20,6 +20,8 @@ from tappass.forward import signing
 from tests.support.fake_upstream import free_port
 from tests.support.gateway import Gateway, running_gateway
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "7c2f9b0e-0000-4a1b-9d2e-hec-test-token"
 ROOT = Path(__file__).resolve().parents[2]
 
