@@ -13,7 +13,7 @@ async def _all_pages(store: Store, query: AuditQuery, size: int) -> list[str]:
     ids: list[str] = []
     after = 0
     while True:
-        page = await store.audit_page(query, after, size)
+        page = await store.audit_page(after, size, query)
         ids += [body["id"] for _, body in page]
         if len(page) < size:
             return ids

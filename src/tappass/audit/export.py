@@ -26,7 +26,7 @@ async def export_lines(store: Store, query: AuditQuery, fmt: str, *,
     after, sent = 0, 0
     while limit is None or sent < limit:
         want = page_size if limit is None else min(page_size, limit - sent)
-        page = await store.audit_page(query, after, want)
+        page = await store.audit_page(after, want, query)
         for _, event in page:
             yield render(event) + "\n"
         sent += len(page)

@@ -144,11 +144,11 @@ class Store(Protocol):
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         """Events matching the query, newest first."""
 
-    async def audit_page(self, query: AuditQuery, after_seq: int,
-                         limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """Up to `limit` events matching the query's filters (its `limit` is ignored) whose
-        insertion sequence is above `after_seq`, oldest first, as (seq, event): keyset
-        pagination for exports, one bounded page at a time."""
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(row position, event) of up to `limit` events after `after_position`, in write
+        order (oldest first), matching the query's filters (its `limit` is ignored). Pages
+        through the whole trail for exports, chain verification and metrics."""
 
     async def sum_cost(self, agent: str, since: datetime) -> float:
         """Total `cost_usd` of the agent's events at or after `since`."""

@@ -217,16 +217,14 @@ class MemoryStore:
         matching.sort(key=lambda event: (event.row.ts, event.seq), reverse=True)
         return [loads(event.row.body) for event in matching[: query_limit(query)]]
 
-    async def audit_page(self, query: AuditQuery, after_seq: int,
-                         limit: int) -> list[tuple[int, dict[str, Any]]]:
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
         self._check_open()
-        page: list[tuple[int, dict[str, Any]]] = []
-        for event in self._events:  # kept in seq order
-            if event.seq > after_seq and _matches(event.row, query):
-                page.append((event.seq, loads(event.row.body)))
-                if len(page) >= limit:
-                    break
-        return page
+        query = query or AuditQuery()
+        matching = [event for event in self._events
+                    if event.seq > after_position and _matches(event.row, query)]
+        matching.sort(key=lambda event: event.seq)
+        return [(event.seq, loads(event.row.body)) for event in matching[: max(limit, 0)]]
 
     async def sum_cost(self, agent: str, since: datetime) -> float:
         self._check_open()

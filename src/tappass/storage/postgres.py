@@ -298,17 +298,17 @@ class PostgresStore:
             rows = await conn.fetch(sql, *params)
         return [loads(row["body"]) for row in rows]
 
-    async def audit_page(self, query: AuditQuery, after_seq: int,
-                         limit: int) -> list[tuple[int, dict[str, Any]]]:
-        conditions = [*audit_conditions(query), ("seq >", after_seq)]
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        conditions = [("seq >", after_position), *audit_conditions(query or AuditQuery())]
         where = " AND ".join(f"{condition} ${number}"
                              for number, (condition, _) in enumerate(conditions, 1))
-        params = [value for _, value in conditions] + [limit]
+        params = [value for _, value in conditions] + [max(limit, 0)]
         sql = (f"SELECT seq, body FROM audit_events WHERE {where} "
                f"ORDER BY seq LIMIT ${len(params)}")
         async with self._connection("page audit events") as conn:
             rows = await conn.fetch(sql, *params)
-        return [(int(row["seq"]), loads(row["body"])) for row in rows]
+        return [(row["seq"], loads(row["body"])) for row in rows]
 
     async def sum_cost(self, agent: str, since: datetime) -> float:
         async with self._connection("sum cost") as conn:
