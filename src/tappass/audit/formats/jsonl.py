@@ -1,4 +1,5 @@
-"""JSON Lines: the audit event as stored, one compact JSON object per line (no newline)."""
+"""JSON Lines: the audit event exactly as `/v1/audit` returns it (chain fields included once
+the audit chain lands), one compact JSON object per line (no newline)."""
 
 from __future__ import annotations
 
@@ -9,4 +10,4 @@ import orjson
 
 
 def render(event: Mapping[str, Any]) -> str:
-    return orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps(event).decode()
