@@ -34,3 +34,24 @@ def test_rendered_formats() -> None:
     assert rendered(event, "json") == event
     assert rendered(event, "cef").startswith("CEF:0|")
     assert rendered(event, "ocsf")["metadata"]["uid"] == "ae_1"
+
+
+async def test_json_webhook_sends_the_stored_events_as_one_array() -> None:
+    from datetime import UTC, datetime
+
+    from tappass.forward.destinations import JsonWebhook
+    from tappass.forward.outbox import OutboxItem
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    config = SiemConfig(True, "webhook", "http://siem/in", "json", "all", token="tok")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        items = [OutboxItem(n, "siem", f"ae_{n}", orjson.dumps({"id": f"ae_{n}"}).decode(), 0,
+                            datetime.now(UTC)) for n in range(3)]
+        await JsonWebhook(config, client).send(items)
+    assert orjson.loads(seen[0].content) == [{"id": "ae_0"}, {"id": "ae_1"}, {"id": "ae_2"}]
+    assert seen[0].headers["authorization"] == "Bearer tok"

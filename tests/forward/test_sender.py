@@ -116,6 +116,7 @@ def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
     import random
     rng = random.Random(1)
     waits = [backoff(n, cap=60, rng=rng) for n in range(1, 10)]
-    assert all(2 ** (n - 1) / 2 <= w <= 2 ** (n - 1) for n, w in zip(range(1, 7), waits[:6], strict=True))
+    assert all(2 ** (n - 1) / 2 <= w <= 2 ** (n - 1)
+               for n, w in zip(range(1, 7), waits[:6], strict=True))
     assert all(30 <= w <= 60 for w in waits[6:])
     assert len({round(backoff(3, rng=rng), 6) for _ in range(5)}) > 1
