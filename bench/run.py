@@ -98,6 +98,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming cells")
     parser.add_argument("--storage", choices=("memory", "local"), default="memory",
                         help="gateway storage; local uses SQLite in a temp TAPPASS_HOME")
+    parser.add_argument("--siem", action="store_true",
+                        help="forward every audit event to a SIEM webhook (the upstream "
+                             "accepts POST /siem): measures the outbox and the sender")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, s")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
     parser.add_argument("--gateway", action="append", metavar="NAME=PYTHON", default=None,
@@ -279,7 +282,8 @@ def died(*servers: Server, say: Progress) -> list[str]:
     return [f"{s.name} exited with {s.process.returncode}" for s in dead]
 
 
-def gateway_env(home: Path, upstream_port: int, storage: str) -> dict[str, str]:
+def gateway_env(home: Path, upstream_port: int, storage: str,
+                siem: bool = False) -> dict[str, str]:
     prefixes = ("TAPPASS_", "OPENAI_", "VLLM_", "OLLAMA_", "LMSTUDIO_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update({"TAPPASS_HOME": str(home), "TAPPASS_ADMIN_API_KEY": ADMIN_KEY,
@@ -287,6 +291,8 @@ def gateway_env(home: Path, upstream_port: int, storage: str) -> dict[str, str]:
                 "TAPPASS_RATE_LIMIT_RPM": "100000000",
                 "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
                 "OPENAI_API_KEY": UPSTREAM_KEY, "PYTHONUNBUFFERED": "1"})
+    if siem:
+        env["TAPPASS_SIEM_WEBHOOK_URL"] = f"http://127.0.0.1:{upstream_port}/siem"
     return env
 
 
@@ -690,7 +696,8 @@ def run(args: argparse.Namespace, say: Progress) -> dict[str, Any]:
                        "presets": args.presets, "stream": not args.no_stream,
                        "storage": args.storage, "body_bytes": BODY_BYTES,
                        "timeout_s": args.timeout, "quick": args.quick,
-                       "core": args.core, "gateways": args.gateways}}
+                       "core": args.core, "gateways": args.gateways,
+                       "siem": args.siem}}
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tappass-bench-")))
         up_port = free_port()
@@ -724,7 +731,7 @@ def start_gateway(stack: ExitStack, name: str, python: str, tmp: Path, up_port: 
     server = stack.enter_context(started(
         f"gateway-{name}", [python, "-m", "tappass", "up", "--port", str(port),
                             "--storage", args.storage],
-        gateway_env(tmp / f"home-{name}", up_port, args.storage), port, tmp))
+        gateway_env(tmp / f"home-{name}", up_port, args.storage, args.siem), port, tmp))
     gw = GatewayRun(name, python, server)
     for preset in args.presets:
         pipeline = core_pipeline(server, preset) if args.core else None

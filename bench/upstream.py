@@ -99,6 +99,7 @@ class Answers:
             self.table["stream", keep] = _chunked(sse_type, stream_events(False), keep)
             self.table["stream_usage", keep] = _chunked(sse_type, stream_events(True), keep)
             self.table["health", keep] = _response("200 OK", b"text/plain", b"ok", keep)
+            self.table["siem", keep] = _response("200 OK", json_type, b"{}", keep)
             self.table["models", keep] = _response("200 OK", json_type, models, keep)
             self.table["not_found", keep] = _response("404 Not Found", json_type, not_found,
                                                       keep)
@@ -114,6 +115,8 @@ def choose(method: bytes, url: bytes, body: bytes) -> str:
         return "stream_usage" if b'"include_usage":true' in compact else "stream"
     if method == b"GET" and path == b"/health":
         return "health"
+    if method == b"POST" and path == b"/siem":   # the SIEM webhook of `run.py --siem`
+        return "siem"
     if method == b"GET" and path.endswith(b"/models"):
         return "models"
     return "not_found"

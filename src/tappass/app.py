@@ -28,6 +28,7 @@ from tappass.audit.recorder import AuditRecorder
 from tappass.audit.writers import start_chain
 from tappass.changes import ChangeSignal
 from tappass.clip import clip
+from tappass.forward.service import Forwarding
 from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
@@ -37,6 +38,7 @@ from tappass.server import (
     agents,
     audit,
     audit_chain,
+    forwarding,
     health,
     heap,
     messages,
@@ -77,7 +79,7 @@ def routes() -> list[Route]:
         Route("/.well-known/jwks.json", tools.jwks, methods=["GET"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
         Route("/v1/audit/pubkey", audit_chain.pubkey, methods=["GET"]),
-        Route("/v1/audit/export", audit_chain.export, methods=["GET"]),
+        Route("/v1/audit/export", audit.export_audit, methods=["GET"]),
         Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
         Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),
         Route("/admin/pipelines/{name}", pipelines.get_pipeline, methods=["GET"]),
@@ -91,6 +93,13 @@ def routes() -> list[Route]:
         Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
         Route("/admin/vault/{name}", vault.delete_secret, methods=["DELETE"]),
         Route("/admin/steps/{id}", pipelines.get_step, methods=["GET"]),
+        Route("/admin/siem/config", forwarding.put_siem_config, methods=["PUT"]),
+        Route("/admin/siem/config", forwarding.get_siem_config, methods=["GET"]),
+        Route("/admin/siem/dead-letters/retry", forwarding.retry_dead_letters,
+              methods=["POST"]),
+        Route("/admin/webhooks", forwarding.create_webhook, methods=["POST"]),
+        Route("/admin/webhooks", forwarding.list_webhooks, methods=["GET"]),
+        Route("/admin/webhooks/{id}", forwarding.delete_webhook, methods=["DELETE"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
@@ -139,11 +148,14 @@ async def start_services(settings: Settings) -> Services:
     await services.catalog.load()
     for name in services.catalog.names():  # compile every known pipeline once, up front
         services.catalog.pipeline(name)
+    services.forwarding = Forwarding(store, key_vault, settings)
+    await services.forwarding.load()  # before: cut streams are forwarded with their outcome
     interrupted = await store.interrupt_open_audit()
     if interrupted:
         log.warning("%d streamed request(s) were cut by an earlier stop; their audit events "
                     "are marked 'interrupted'", interrupted)
     recorder.start()
+    services.forwarding.start()
     services.catalog.start()
     key_vault.start()
     return services
@@ -163,6 +175,8 @@ async def stop_services(services: Services) -> None:
     if services.vault is not None:
         await services.vault.close()
     await services.audit.close()
+    if services.forwarding is not None:  # after the last audit write has routed its rows
+        await services.forwarding.close()
     await services.providers.close()
     await services.store.close()
     await services.kv.close()

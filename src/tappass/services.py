@@ -14,6 +14,7 @@ from tappass.tools.service import ToolState
 if TYPE_CHECKING:
     from tappass.agents import AgentDirectory
     from tappass.audit.recorder import AuditRecorder
+    from tappass.forward.service import Forwarding
     from tappass.kv import KV
     from tappass.pipeline.catalog import PipelineCatalog
     from tappass.prometheus import GatewayMetrics
@@ -40,6 +41,7 @@ class Services:
     changes: ChangeSignal = field(default_factory=lambda: ChangeSignal(None))
     streams: OpenStreams = field(default_factory=OpenStreams)
     vault: Vault | None = None
+    forwarding: Forwarding | None = None   # SIEM export and alert webhooks
     tools: ToolState = field(init=False)   # session tool pins, capability signer
     judge: LlmJudge | None = field(init=False)   # None unless TAPPASS_LLM_JUDGE_ENABLED
     metrics: GatewayMetrics | None = None  # Prometheus counters fed by the audit writer

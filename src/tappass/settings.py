@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     llm_judge_timeout: float = Field(default=5.0, gt=0, le=120)
     llm_judge_scope: Literal["uncertain", "all"] = "uncertain"
     llm_judge_on_failure: Literal["heuristics", "block"] = "heuristics"
+    # forwarding (SIEM export, alert webhooks): see tappass.forward
+    siem_webhook_url: str | None = None       # SIEM webhook when none is set via the API
+    forward_batch_max: int = Field(default=100, ge=1, le=1000)
+    forward_max_attempts: int = Field(default=12, ge=1)
+    forward_retry_max_seconds: float = Field(default=300.0, gt=0)
+    forward_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
@@ -252,10 +258,9 @@ def env_flag(name: str) -> bool:
 # Named in the product documents for features this version does not have yet: setting them
 # changes nothing, so the gateway says so at start (the entry goes when the feature lands).
 NOT_IMPLEMENTED = {
-    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_NER_ENABLED": "NER detection",
-    "TAPPASS_NER_MODEL": "NER detection", "TAPPASS_SSO_PROVIDER": "single sign-on",
-    "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
-"TAPPASS_JWT_SECRET": "dashboard sessions",
+    "TAPPASS_NER_ENABLED": "NER detection", "TAPPASS_NER_MODEL": "NER detection",
+    "TAPPASS_SSO_PROVIDER": "single sign-on", "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on",
+    "TAPPASS_OPA_URL": "the OPA policy engine", "TAPPASS_JWT_SECRET": "dashboard sessions",
     "TAPPASS_LICENSE": "licensing (the open-source gateway needs none)",
 }
 # read by the CLI and the SDK, not by the gateway

@@ -111,3 +111,17 @@ def test_unavailable_counts_agree_with_the_steps_header(run: Run, gateway: Gatew
     assert re.search(rf"regulated\s+before 24\s+call\s+8\s+after 13\s+= {len(entries)} "
                      rf"slots\s+\({said}\)", out), out
     assert max(map(len, out.splitlines())) <= 100, out
+
+
+def test_forwarding_line_shows_queue_and_dead_letters() -> None:
+    siem = {"enabled": True, "destination": {"type": "splunk_hec"}, "format": "cef"}
+    ok = status.check_forwarding({"siem": siem, "webhooks": 1, "dead_letters": 0,
+                                  "sinks": {"siem": {"pending": 3, "dead": 0}}})
+    assert (ok.state, ok.detail) == ("ok", "splunk_hec (cef, enabled), 1 alert webhook(s), "
+                                           "3 queued")
+    dead = status.check_forwarding({"siem": siem, "webhooks": 0, "dead_letters": 2, "sinks": {
+        "siem": {"pending": 0, "dead": 2, "last_error": "Splunk HEC answered HTTP 400"}}})
+    assert dead.state == "warn" and "2 dead letter(s): Splunk HEC answered HTTP 400" in \
+        dead.detail and "dead-letters/retry" in (dead.fix or "")
+    assert status.check_forwarding({"siem": None, "webhooks": 0, "dead_letters": 0,
+                                    "sinks": {}}).state == "skip"

@@ -81,7 +81,8 @@ def test_ignored_tappass_variables_are_named_in_one_start_up_line(
     from tests.support.fake_upstream import free_port
 
     monkeypatch.setattr("tappass.cli.up._serve", lambda settings: None)
-    env = {"TAPPASS_OPA_URL": "http://127.0.0.1:8181", "TAPPASS_NER_ENABLED": "true", "TAPPASS_SSO_PROVIDER": "okta",
+    env = {"TAPPASS_OPA_URL": "http://127.0.0.1:8181", "TAPPASS_NER_ENABLED": "true",
+           "TAPPASS_SSO_PROVIDER": "okta",
            "TAPPASS_RATE_LIMT_RPM": "5", "TAPPASS_PORT": str(free_port())}
     result = up(tmp_path, "--storage", "memory", **env)
     assert result.exit_code == 0, result.output

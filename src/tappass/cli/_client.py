@@ -8,6 +8,8 @@ status` catches the subclasses to report them as checklist lines instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -99,6 +101,27 @@ class AdminClient:
                            "JSON: is TAPPASS_URL pointing at a TapPass gateway?",
                            response.status_code, None)
         return data
+
+    @contextmanager
+    def stream_lines(self, path: str, *, params: dict[str, Any] | None = None,
+                     timeout: float | None = None) -> Iterator[Iterator[str]]:
+        """GET a streamed, line-oriented answer (an export); errors as in `call()`."""
+        try:
+            with httpx.stream("GET", self.url + path, params=params,
+                              headers=self._headers(True),
+                              timeout=timeout or self.timeout) as response:
+                if response.status_code == 401:
+                    raise AdminKeyRejected(self.key_source, self.url)
+                if response.is_error:
+                    response.read()
+                    raise ApiError(_error_message(response, _decode(response)),
+                                   response.status_code, _decode(response))
+                yield response.iter_lines()
+        except httpx.TimeoutException:
+            raise GatewayUnreachable(f"the gateway at {self.url} did not answer within "
+                                     f"{timeout or self.timeout:g} s") from None
+        except (httpx.HTTPError, httpx.InvalidURL):
+            raise GatewayUnreachable(f"cannot reach the gateway at {self.url}") from None
 
     def _headers(self, admin: bool) -> dict[str, str]:
         if not admin:

@@ -1,4 +1,5 @@
-"""`tappass audit verify` and `tappass audit pubkey`: prove the audit trail unaltered.
+"""`tappass audit verify` and `tappass audit pubkey`: prove the audit trail unaltered;
+`tappass audit export` (in `audit_export`) writes it out for a SIEM or an auditor.
 
 `verify` reads the database directly (the SQLite file under TAPPASS_HOME, or
 TAPPASS_DATABASE_URL), not through the gateway: what it checks is what is stored, whoever
@@ -17,6 +18,7 @@ import click
 
 from tappass.cli._client import AdminClient
 from tappass.cli._output import print_json, say
+from tappass.cli.audit_export import export
 from tappass.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
@@ -27,7 +29,10 @@ if TYPE_CHECKING:
 
 @click.group()
 def audit() -> None:
-    """Verify the tamper-evident audit trail."""
+    """The audit trail: verify it is unaltered, print the signing key, export it."""
+
+
+audit.add_command(export)
 
 
 @audit.command()

@@ -30,6 +30,7 @@ def cli() -> None:
 cli.add_command(up)
 cli.add_command(agents)
 cli.add_command(logs)
+cli.add_command(audit)
 cli.add_command(status)
 cli.add_command(gov)
 cli.add_command(test_command)

@@ -61,7 +61,8 @@ def run_checks(client: AdminClient) -> list[Check]:
                                  "needs an accepted admin key")
     return checks + [check_agents(client), check_pipeline(detailed.get("pipelines") or {}),
                      check_database(detailed.get("storage") or {}, detailed.get("audit")),
-                     check_providers(detailed.get("providers") or {}), _not_applicable()]
+                     check_providers(detailed.get("providers") or {}),
+                     check_forwarding(detailed.get("forwarding")), _not_applicable()]
 
 
 def _skipped(labels: tuple[str, ...], why: str) -> list[Check]:
@@ -180,6 +181,29 @@ def _migrations(kind: str, applied: list[str]) -> str:
     if not applied:
         return "none (the memory store has no schema)" if kind == "memory" else "none applied"
     return f"{len(applied)} applied (latest {applied[-1]})"
+
+
+def check_forwarding(forwarding: dict[str, Any] | None) -> Check:
+    """SIEM export and alert webhooks: configured, queued, dead letters."""
+    if not forwarding:
+        return Check("siem", "skip", "not reported by this gateway")
+    siem = forwarding.get("siem")
+    sinks = forwarding.get("sinks") or {}
+    pending = sum(s.get("pending", 0) for s in sinks.values())
+    where = (f"{siem['destination']['type']} ({siem['format']}, "
+             f"{'enabled' if siem['enabled'] else 'disabled'})" if siem else "no SIEM set")
+    detail = f"{where}, {forwarding.get('webhooks', 0)} alert webhook(s), {pending} queued"
+    dead = forwarding.get("dead_letters", 0)
+    if dead:
+        errors = {s.get("last_error") for s in sinks.values() if s.get("dead")}
+        return Check("siem", "warn", f"{detail}, {dead} dead letter(s): "
+                     f"{'; '.join(sorted(e for e in errors if e))}",
+                     "fix the destination, then: curl -X POST "
+                     "$TAPPASS_URL/admin/siem/dead-letters/retry -H 'Authorization: Bearer "
+                     "$TAPPASS_ADMIN_API_KEY'")
+    if siem is None and not forwarding.get("webhooks"):
+        return Check("siem", "skip", "none set (PUT /admin/siem/config, POST /admin/webhooks)")
+    return Check("siem", "ok", detail)
 
 
 def check_providers(providers: dict[str, Any]) -> Check:

@@ -142,5 +142,16 @@ async def detailed(request: Request) -> Response:
                   "chain": audit.chain.info() if audit.chain else None},
         "providers": await services.providers.available(),
         "pipelines": pipelines,
+        "forwarding": await _forwarding(services),
         "warnings": _warnings(services, pipelines, kv),
     })
+
+
+async def _forwarding(services: Services) -> dict[str, Any] | None:
+    """SIEM export and alert webhooks: queue, dead letters, this process's counters."""
+    if services.forwarding is None:
+        return None
+    try:
+        return await services.forwarding.status()
+    except StorageError as exc:
+        return {"status": "unknown", "error": str(exc)}

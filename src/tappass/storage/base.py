@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tappass.forward.outbox import OutboxStore, Route
 
 
 @dataclass(slots=True)
@@ -60,6 +63,10 @@ class AuditQuery:
 
 class Store(Protocol):
     kind: str  # "memory" | "local" | "postgres"
+    # forwarding (tappass.forward): the outbox, and what decides its rows for each audit
+    # batch; append_audit/update_audit write those rows in the same transaction
+    outbox: OutboxStore
+    route_outbox: Route | None
 
     async def open(self) -> None:
         """Connect and apply pending migrations. Raises StorageError."""

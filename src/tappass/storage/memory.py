@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tappass.errors import StorageError
+from tappass.forward.outbox import Route
 from tappass.storage._probe import PROBE_META_KEY, probe_row
 from tappass.storage._rows import (
     INTERRUPTED,
@@ -34,6 +35,7 @@ from tappass.storage._rows import (
     to_utc,
 )
 from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
+from tappass.storage.outbox_memory import MemoryOutbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,10 @@ class MemoryStore:
         self._pipelines: dict[str, dict[str, Any]] = {}   # name -> row, as the SQL tables hold
         self._secrets: dict[str, SecretRecord] = {}
         self._events: list[_StoredEvent] = []
-        self._event_ids: set[str] = set()
+        self._event_ids: dict[str, int] = {}   # id -> position in _events
         self._tool_pins: dict[str, dict[str, str]] = {}   # agent id -> tool -> sha256
+        self.outbox = MemoryOutbox(self._event_body)
+        self.route_outbox: Route | None = None
 
     async def open(self) -> None:
         self._open = True
@@ -166,9 +170,11 @@ class MemoryStore:
         for row in rows:
             if row.id in self._event_ids:
                 raise duplicate_event_error(f"id {row.id!r}")
+        forward = self.route_outbox(events) if self.route_outbox else []
         start = len(self._events)
         self._events.extend(_StoredEvent(start + i + 1, row) for i, row in enumerate(rows))
-        self._event_ids.update(row.id for row in rows)
+        self._event_ids.update((row.id, start + i) for i, row in enumerate(rows))
+        self.outbox.insert(forward)
 
     async def update_audit(self, events: list[dict[str, Any]]) -> None:
         self._check_open()
@@ -177,20 +183,28 @@ class MemoryStore:
         missing = [row.id for row in rows if row.id not in index]
         if missing:
             raise missing_event_error(missing)
+        forward = self.route_outbox(events) if self.route_outbox else []
         for row in rows:
             stored = self._events[index[row.id]]
             self._events[index[row.id]] = _StoredEvent(stored.seq, replace(row, ts=stored.row.ts))
+        self.outbox.insert(forward)
+
+    def _event_body(self, audit_id: str) -> str | None:
+        position = self._event_ids.get(audit_id)
+        return None if position is None else self._events[position].row.body
 
     async def interrupt_open_audit(self) -> int:
         self._check_open()
-        count = 0
+        cut = []
         for i, event in enumerate(self._events):
             if event.row.status == OPEN_STATUS:
                 body = {**loads(event.row.body), **INTERRUPTED}
                 self._events[i] = _StoredEvent(event.seq, replace(
                     event.row, status=INTERRUPTED["status"], body=dumps(body)))
-                count += 1
-        return count
+                cut.append(body)
+        if cut and self.route_outbox:
+            self.outbox.insert(self.route_outbox(cut))
+        return len(cut)
 
     async def probe_audit_write(self) -> None:
         self._check_open()

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from tappass.errors import ConfigError, StorageError
+from tappass.forward.outbox import Route
 from tappass.storage._migrations import Migration, load_migrations
 from tappass.storage._probe import PROBE_META_KEY, PROBE_SAVEPOINT, probe_row
 from tappass.storage._rows import (
@@ -40,6 +41,7 @@ from tappass.storage._rows import (
     to_utc,
 )
 from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
+from tappass.storage.outbox_postgres import PostgresOutbox, insert_rows
 
 SCHEMES = ("postgres://", "postgresql://")
 # Arbitrary constant shared by every TapPass process: the key of the migration lock.
@@ -108,6 +110,8 @@ class PostgresStore:
         self._max_size = max_size
         self._connect_timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
+        self.outbox = PostgresOutbox(self)
+        self.route_outbox: Route | None = None
 
     @property
     def display_url(self) -> str:
@@ -244,6 +248,9 @@ class PostgresStore:
                 await conn.executemany(_INSERT_EVENT, params)
             except asyncpg.UniqueViolationError as exc:
                 raise duplicate_event_error(exc.detail or str(exc)) from exc
+            forward = self.route_outbox(events) if self.route_outbox else []
+            if forward:  # the outbox rows commit with the events, or neither does
+                await insert_rows(conn, forward)
 
     async def update_audit(self, events: list[dict[str, Any]]) -> None:
         rows = event_rows(events)
@@ -255,14 +262,21 @@ class PostgresStore:
                 row.id) == "UPDATE 0"]
             if missing:
                 raise missing_event_error(missing)
+            forward = self.route_outbox(events) if self.route_outbox else []
+            if forward:
+                await insert_rows(conn, forward)
 
     async def interrupt_open_audit(self) -> int:
         patch = dumps(INTERRUPTED)
         async with self._connection("mark interrupted audit events",
                                     transaction=True) as conn:
-            result = await conn.execute(_INTERRUPT_EVENTS, INTERRUPTED["status"], patch,
-                                        OPEN_STATUS)
-        return int(result.rpartition(" ")[2])
+            rows = await conn.fetch(_INTERRUPT_EVENTS + " RETURNING body", INTERRUPTED["status"],
+                                    patch, OPEN_STATUS)
+            forward = self.route_outbox([loads(r["body"]) for r in rows]) \
+                if self.route_outbox and rows else []
+            if forward:  # cut streams reach the SIEM too, with their final status
+                await insert_rows(conn, forward)
+        return len(rows)
 
     async def probe_audit_write(self) -> None:
         row, now = probe_row()

@@ -19,6 +19,7 @@ from typing import Any
 import aiosqlite
 
 from tappass.errors import StorageError
+from tappass.forward.outbox import Route
 from tappass.storage._migrations import Migration, load_migrations
 from tappass.storage._probe import PROBE_META_KEY, PROBE_SAVEPOINT, probe_row
 from tappass.storage._rows import (
@@ -41,6 +42,7 @@ from tappass.storage._rows import (
     secret_from_row,
 )
 from tappass.storage.base import AgentRecord, AuditQuery, PipelineRecord, SecretRecord
+from tappass.storage.outbox_sqlite import SqliteOutbox, append_with_rows, insert_rows
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
     name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"""
@@ -85,6 +87,8 @@ class SqliteStore:
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._identity: tuple[int, int] | None = None  # (device, inode) of the opened file
+        self.outbox = SqliteOutbox(self)
+        self.route_outbox: Route | None = None
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -230,9 +234,13 @@ class SqliteStore:
         params = [value for row in rows for value in (
             row.id, format_ts(row.ts), row.agent, row.status, row.blocked, row.cost_usd,
             row.body)]
+        forward = self.route_outbox(events) if self.route_outbox else []
         conn = self._connection()
         async with self._lock:
             try:
+                if forward:  # the outbox rows commit with the events, or neither does
+                    await append_with_rows(conn, sql, params, forward)
+                    return
                 await conn.execute(sql, params)
             except sqlite3.IntegrityError as exc:
                 raise duplicate_event_error(str(exc)) from exc
@@ -249,13 +257,20 @@ class SqliteStore:
                 row.status, row.blocked, row.cost_usd, row.body, row.id))).rowcount == 0]
             if missing:
                 raise missing_event_error(missing)
+            forward = self.route_outbox(events) if self.route_outbox else []
+            if forward:
+                await insert_rows(conn, forward)
 
     async def interrupt_open_audit(self) -> int:
         async with self._transaction("mark interrupted audit events") as conn:
-            cursor = await conn.execute(_INTERRUPT_EVENTS, (
+            rows = list(await conn.execute_fetchall(_INTERRUPT_EVENTS + " RETURNING body", (
                 INTERRUPTED["status"], INTERRUPTED["status"], INTERRUPTED["error"],
-                OPEN_STATUS))
-            return cursor.rowcount
+                OPEN_STATUS)))
+            forward = self.route_outbox([loads(r["body"]) for r in rows]) \
+                if self.route_outbox and rows else []
+            if forward:  # cut streams reach the SIEM too, with their final status
+                await insert_rows(conn, forward)
+            return len(rows)
 
     async def probe_audit_write(self) -> None:
         row, now = probe_row()
