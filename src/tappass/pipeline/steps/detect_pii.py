@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tappass.detect.pii import CustomPii, PiiDetector, PiiPolicy, custom_finder
 from tappass.detect.scan import Scan
 from tappass.pipeline.options import PiiOptions
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -32,6 +32,10 @@ REDACTED = "[REDACTED]"
 
 class DetectPii:
     id = "detect_pii"
+    # the most characters one finding spans (an address reads up to 100 characters before
+    # its number and 60 after); a stream never cuts inside a whitespace-free run anyway
+    stream_window = 192
+    stream_arguments = False  # as for whole answers: the content, not tool arguments
 
     Options = PiiOptions
 
@@ -62,19 +66,15 @@ class DetectPii:
             return None
         answer = ctx.response is not None or ctx.chunks is not None
         if answer and ctx.response is None:
-            return Decision(Action.ALLOW, "streamed answers are not scanned by detect_pii yet")
+            return None  # a streamed answer is governed as it passes (govern_text)
         scan = Scan(answer_texts(ctx.response)) if answer else ctx.request_scan()
         per_text = self.findings(scan)
         flat = tuple(f for findings in per_text for f in findings)
         if not flat:
             return None
         where = "response" if answer else "request"
-        if action == "block":
-            if all(f.type in NOT_BLOCKING_ALONE for f in flat):
-                return Decision(Action.FLAG, f"place names in {where}; a place alone "
-                                "identifies no one", flat)
-            return Decision(Action.BLOCK, f"PII detected in {where}", flat)
-        if action in ("mask", "redact"):
+        decision = _decision(action, flat, where)
+        if decision.action is Action.TRANSFORM:
             masked = [mask(text, findings, redact=action == "redact")
                       for text, findings in zip(scan.texts, per_text, strict=True)]
             if answer:
@@ -84,9 +84,42 @@ class DetectPii:
                 ctx.body = {**ctx.body, "messages": rewrite_messages(ctx.body["messages"],
                                                                       masked)}
                 ctx.rescan()
-            return Decision(Action.TRANSFORM, f"PII {action}ed in {where}", flat)
-        return Decision(Action.FLAG, f"PII detected in {where}; left to pii_tokenization",
-                        flat)
+        return decision
+
+    def stream_hold(self, text: str) -> int:
+        return len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The same decision as `run`, on pieces of a streamed answer."""
+        action = ctx.flags.get("pii", DEFAULT_ACTION)
+        if action == "off":
+            return None
+        per_text = tuple(tuple(findings) for findings in self.findings(scan))
+        flat = tuple(f for findings in per_text for f in findings)
+        if not flat:
+            return None
+        decision = _decision(action, flat, "response")
+        return TextVerdict(decision.action, decision.reason, per_text,
+                           _redacted if action == "redact" else _masked)
+
+
+def _decision(action: str, flat: tuple[Finding, ...], where: str) -> Decision:
+    if action == "block":
+        if all(f.type in NOT_BLOCKING_ALONE for f in flat):
+            return Decision(Action.FLAG, f"place names in {where}; a place alone "
+                            "identifies no one", flat)
+        return Decision(Action.BLOCK, f"PII detected in {where}", flat)
+    if action in ("mask", "redact"):
+        return Decision(Action.TRANSFORM, f"PII {action}ed in {where}", flat)
+    return Decision(Action.FLAG, f"PII detected in {where}; left to pii_tokenization", flat)
+
+
+def _masked(finding: Finding, value: str) -> str:
+    return f"[{finding.type}]"
+
+
+def _redacted(finding: Finding, value: str) -> str:
+    return REDACTED
 
 
 def _with_custom(options: PiiOptions) -> list[str] | None:
