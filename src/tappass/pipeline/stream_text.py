@@ -182,6 +182,8 @@ class HeldText:
 
     def _flush(self, final: bool) -> str:
         steps = self._steps
+        if steps.block is not None:
+            return ""   # the stream was blocked: nothing more is sent
         base = len(self._context)
         buffer = self._context + self._pending
         if not self._members:
