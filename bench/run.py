@@ -4,7 +4,8 @@ One command (`make bench`, or `.venv/bin/python bench/run.py`): starts the fixed
 upstream (`bench/upstream.py`) and the gateway (`python -m tappass up --storage memory`) as
 subprocesses on free loopback ports, registers one agent per preset, warms up, then for
 each concurrency measures the direct cell (client -> upstream) and one gateway cell per
-preset (client -> gateway -> upstream), plus a streaming pair at concurrency 1. The load
+preset (client -> gateway -> upstream), plus streaming cells at concurrency 1 (direct,
+starter, standard; with the time to first token beside the whole stream's time). The load
 generator (`bench/loadgen.py`) runs in this process, apart from both servers.
 
 Cells are measured in rounds: every round runs every cell once, in a rotated order, so
@@ -61,7 +62,9 @@ GOALS = (
     ("starter_c1_added_p50_ms_later", "starter", 1, "added_p50_ms", "<=", 0.5),
     ("starter_c10_gateway_rps_later", "starter", 10, "gateway_rps", ">=", 1800.0),
     ("regulated_c1_added_p50_ms_later", "regulated", 1, "added_p50_ms", "<=", 5.0),
+    ("standard_stream_added_ttft_p50_ms", "standard-stream", 1, "added_ttft_p50_ms", "<=", 5.0),
 )
+STREAM_PRESETS = ("starter", "standard")
 
 
 class BenchError(RuntimeError):
@@ -309,6 +312,7 @@ class Samples:
     """Everything measured for one cell, round by round."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    first_token_ms: list[float] = field(default_factory=list)
     round_p50_ms: list[float] = field(default_factory=list)
     round_rps: list[float] = field(default_factory=list)
     requests: int = 0
@@ -327,6 +331,7 @@ class Samples:
         self.server_cpu_s = (None if cpu_s is None or self.server_cpu_s is None
                              else self.server_cpu_s + cpu_s)
         self.latencies_ms.extend(values)
+        self.first_token_ms.extend(ns / 1e6 for ns in result.first_token_ns)
         if values:
             self.round_p50_ms.append(statistics.median(values))
         if result.wall_s > 0:
@@ -354,14 +359,16 @@ def make_targets(upstream: Server, gateway: Server, keys: dict[str, str],
     for preset, key in keys.items():
         host, port, raw = build_request(gateway_url, body, {"authorization": f"Bearer {key}"})
         targets[preset] = Target(preset, host, port, raw, COMPLETION_MARKER)
-    if stream and "starter" in keys:
+    streamed = [preset for preset in STREAM_PRESETS if preset in keys] if stream else []
+    if streamed:
         sbody = encode(chat_body(stream=True))
         host, port, raw = build_request(direct_url, sbody, upstream_auth)
         targets["direct-stream"] = Target("direct-stream", host, port, raw, STREAM_MARKER, True)
+    for preset in streamed:
         host, port, raw = build_request(gateway_url, sbody,
-                                        {"authorization": f"Bearer {keys['starter']}"})
-        targets["starter-stream"] = Target("starter-stream", host, port, raw, STREAM_MARKER,
-                                           True)
+                                        {"authorization": f"Bearer {keys[preset]}"})
+        label = f"{preset}-stream"
+        targets[label] = Target(label, host, port, raw, STREAM_MARKER, True)
     return targets
 
 
@@ -479,6 +486,8 @@ def cell_stats(s: Samples) -> dict[str, Any]:
         "requests": s.requests, "ok": len(s.latencies_ms),
         "errors": sum(s.errors.values()), "error_kinds": dict(s.errors),
         "error_samples": s.error_samples,
+        "ttft_p50_ms": _r(statistics.median(s.first_token_ms) if s.first_token_ms else None),
+        "ttft_p99_ms": _r(percentile(s.first_token_ms, 99)),
         "round_p50_ms": [_r(v) for v in s.round_p50_ms],
         "round_p50_spread_pct": _r(spread),
         "server_cpu_us_per_request": _r(cpu_us),
@@ -495,7 +504,7 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
     """One row per (preset, concurrency[, stream]): direct, gateway and added."""
     rows = []
     pairs = [(p, c, False, "direct", p) for c in concurrencies for p in presets]
-    pairs += [("starter", 1, True, "direct-stream", "starter-stream")]
+    pairs += [(p, 1, True, "direct-stream", f"{p}-stream") for p in STREAM_PRESETS]
     for preset, c, stream, direct_label, gateway_label in pairs:
         if (gateway_label, c) not in samples:
             continue
@@ -505,6 +514,7 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
             "preset": preset, "concurrency": c, "stream": stream,
             "added_p50_ms": _minus(gateway["p50_ms"], direct["p50_ms"]),
             "added_p99_ms": _minus(gateway["p99_ms"], direct["p99_ms"]),
+            "added_ttft_p50_ms": _minus(gateway["ttft_p50_ms"], direct["ttft_p50_ms"]),
             "gateway_rps": gateway["rps"], "direct_rps": direct["rps"],
             "gateway_cpu_us_per_request": gateway["server_cpu_us_per_request"],
             "errors": gateway["errors"] + direct["errors"],
@@ -514,9 +524,10 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
 
 def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out = {}
-    for name, preset, c, key, op, limit in GOALS:
+    for name, cell, c, key, op, limit in GOALS:
+        preset, _, stream = cell.partition("-")
         row = next((r for r in rows if r["preset"] == preset and r["concurrency"] == c
-                    and not r["stream"]), None)
+                    and r["stream"] == bool(stream)), None)
         value = row[key] if row else None
         met = None if value is None else (value <= limit if op == "<=" else value >= limit)
         out[name] = {"value": value, "goal": f"{op} {limit}", "met": met}
@@ -525,14 +536,16 @@ def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summary_lines(rows: list[dict[str, Any]]) -> list[str]:
     head = (f"{'preset':<10}{'c':>3} {'stream':<7}{'added p50':>10}{'added p99':>10}"
-            f"{'gw p50':>9}{'dir p50':>9}{'gw req/s':>10}{'dir req/s':>10}{'errors':>7}")
+            f"{'gw p50':>9}{'dir p50':>9}{'gw req/s':>10}{'dir req/s':>10}{'errors':>7}"
+            f"{'added ttft':>11}")
     lines = [head]
     for r in rows:
         lines.append(f"{r['preset']:<10}{r['concurrency']:>3} {str(r['stream']):<7}"
                      f"{_fmt(r['added_p50_ms']):>10}{_fmt(r['added_p99_ms']):>10}"
                      f"{_fmt(r['gateway']['p50_ms']):>9}{_fmt(r['direct']['p50_ms']):>9}"
                      f"{_fmt(r['gateway_rps'], 1):>10}{_fmt(r['direct_rps'], 1):>10}"
-                     f"{r['errors']:>7}")
+                     f"{r['errors']:>7}"
+                     f"{_fmt(r['added_ttft_p50_ms']) if r['stream'] else '':>11}")
     return lines
 
 
