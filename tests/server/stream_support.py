@@ -136,15 +136,29 @@ class RestoreTokens:
                            lambda finding, value: self.values[value])
 
 
+class BrokenScanner(RestoreTokens):
+    """A text-governing step with a bug: raises on the stream."""
+
+    def govern_text(self, ctx: Any, scan: Any) -> TextVerdict | None:
+        raise ZeroDivisionError("division by zero")
+
+
 @contextmanager
-def restoring(values: dict[str, str]) -> Iterator[None]:
-    """pii_restore runs RestoreTokens in pipelines compiled inside the block."""
-    RestoreTokens.values = values
-    original = registry.BY_ID["pii_restore"]
-    registry.BY_ID["pii_restore"] = replace(original, target=f"{__name__}:RestoreTokens")
+def governing(step_id: str, cls: type) -> Iterator[None]:
+    """Registered step `step_id` runs `cls` (of this module) in pipelines compiled inside."""
+    original = registry.BY_ID[step_id]
+    registry.BY_ID[step_id] = replace(original, target=f"{__name__}:{cls.__name__}")
     registry.load_class.cache_clear()
     try:
         yield
     finally:
-        registry.BY_ID["pii_restore"] = original
+        registry.BY_ID[step_id] = original
         registry.load_class.cache_clear()
+
+
+@contextmanager
+def restoring(values: dict[str, str]) -> Iterator[None]:
+    """pii_restore runs RestoreTokens in pipelines compiled inside the block."""
+    RestoreTokens.values = values
+    with governing("pii_restore", RestoreTokens):
+        yield

@@ -18,7 +18,9 @@ import pytest
 from tests.conftest import ADMIN_HEADERS, Gateway, gateway_with
 from tests.server.stream_support import (
     USAGE,
+    BrokenScanner,
     add_agent,
+    governing,
     restoring,
     script,
     stream,
@@ -256,6 +258,22 @@ async def test_a_token_split_across_chunks_is_restored() -> None:
             _, payloads = await stream(gateway, key)
     assert streamed_text(payloads) == answer.replace(token, "ann@corp.example")
     assert not any("[TOKEN_" in p for p in payloads)
+
+
+async def test_a_step_that_breaks_mid_stream_fails_it_closed() -> None:
+    answer = f"{FILLER}{FILLER}"
+    with governing("pii_restore", BrokenScanner):
+        async for gateway in gateway_with():
+            script(gateway, [answer[i:i + 10] for i in range(0, len(answer), 10)])
+            key = await add_agent(gateway)
+            response, payloads = await stream(gateway, key)
+            event = await gateway.event(response.headers["x-tappass-audit-id"])
+    assert streamed_text(payloads[:-1]) == ""   # nothing unscanned was sent
+    error = orjson.loads(payloads[-1])["error"]
+    assert error["code"] == "step_failed" and "[DONE]" not in payloads
+    assert event["status"] == "failed"
+    [step] = [s for s in event["steps"] if s["step"] == "pii_restore"]
+    assert (step["verdict"], step["reason"]) == ("error", "ZeroDivisionError")
 
 
 ANSWER = (f"Dear team, {FILLER[:150]} the new key is {TOKEN} and mail {EMAIL} when done; "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from tappass.detect.scan import Scan
+from tappass.errors import StepError
 from tappass.pipeline.context import StepResult
 from tappass.pipeline.rewrite import replace_values
 from tappass.pipeline.step import Action, Finding, GovernsText, Phase, TextVerdict, Verdict
@@ -50,6 +51,7 @@ class _Tally:
     reason: str = ""
     findings: list[Finding] = field(default_factory=list)
     ms: float = 0.0
+    error: str = ""     # the exception the step raised (the stream then fails closed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +91,21 @@ class TextSteps:
         """Per step, its outcome over the whole stream (as the runner records it)."""
         out = {}
         for step_id, tally in self._tally.items():
-            if tally.action is None:
+            if tally.error:
+                verdict = Verdict.ERROR
+            elif tally.action is None:
                 verdict = Verdict.ALLOW
             elif tally.action is Action.BLOCK and not self.enforce:
                 verdict = Verdict.WOULD_BLOCK
             else:
                 verdict = Verdict(tally.action.value)
             out[step_id] = StepResult(step_id, Phase.AFTER, verdict, round(tally.ms, 3),
-                                      tally.reason, tuple(tally.findings))
+                                      tally.error or tally.reason, tuple(tally.findings))
         return out
 
     def judge(self, members: Members, scan: Scan) -> list[TextVerdict | None]:
         """Each step's verdict on the scanned texts (one shared scan for all)."""
-        out = []
-        for step_id, step in members:
-            start = _perf()
-            out.append(step.govern_text(self.ctx, scan))
-            self._tally[step_id].ms += (_perf() - start) * 1000
-        return out
+        return [self._judge_one(step_id, step, scan) for step_id, step in members]
 
     def settle(self, members: Members, buffer: str, base: int, cut: int,
                verdicts: list[TextVerdict | None], offset: int) -> str:
@@ -116,7 +115,7 @@ class TextSteps:
         changed = False
         for (step_id, step), verdict in zip(members, verdicts, strict=True):
             if changed:  # an earlier step rewrote the text: this step reads the new text
-                verdict = self._judge_one(step_id, step, text)
+                verdict = self._judge_one(step_id, step, Scan((text,)))
             if verdict is None:
                 continue
             settled = [f for f in verdict.findings[0] if f.start is not None
@@ -136,11 +135,17 @@ class TextSteps:
                 changed = True
         return text[base:]
 
-    def _judge_one(self, step_id: str, step: GovernsText, text: str) -> TextVerdict | None:
+    def _judge_one(self, step_id: str, step: GovernsText, scan: Scan) -> TextVerdict | None:
+        """One step's verdict, timed; a step that raises fails the stream closed."""
+        tally = self._tally[step_id]
         start = _perf()
-        verdict = step.govern_text(self.ctx, Scan((text,)))
-        self._tally[step_id].ms += (_perf() - start) * 1000
-        return verdict
+        try:
+            return step.govern_text(self.ctx, scan)
+        except Exception as exc:
+            tally.error = type(exc).__name__
+            raise StepError(step_id, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            tally.ms += (_perf() - start) * 1000
 
     def _note(self, step_id: str, verdict: TextVerdict, findings: list[Finding],
               shift: int) -> None:

@@ -51,6 +51,7 @@ class StreamGovernor:
         self._choices: dict[int, _Choice] = {}
         self._template: dict[str, Any] = {}
         self._tool_block: Block | None = None
+        self._recorded = False
 
     @classmethod
     def of(cls, ctx: Context) -> StreamGovernor | None:
@@ -70,9 +71,16 @@ class StreamGovernor:
             return None
         return Block(text.step, Decision(Action.BLOCK, text.verdict.reason))
 
-    def results(self) -> dict[str, StepResult]:
-        """The outcome of each text-governing step over the stream (for the runner)."""
+    def take_results(self) -> dict[str, StepResult]:
+        """The outcome of each text-governing step over the stream, for the runner to
+        record in the steps' places (once)."""
+        self._recorded = True
         return self._steps.results()
+
+    def record_results(self) -> None:
+        """For a stream that ends otherwise (failed, cut): what the steps saw until then."""
+        if not self._recorded:
+            self._ctx.results.extend(self.take_results().values())
 
     def feed(self, data: dict[str, Any], payload: bytes) -> Out:
         choices = data.get("choices")

@@ -166,6 +166,7 @@ async def stream_body(stream: OpenStream,
                       fmt: StreamFormat | None = None) -> AsyncIterator[bytes]:
     ctx = stream.ctx
     fmt = fmt or OpenAIStream()
+    governor: StreamGovernor | None = None
     try:
         try:
             governor = StreamGovernor.of(ctx)
@@ -173,9 +174,11 @@ async def stream_body(stream: OpenStream,
                 yield payload
             event, tail = await _finish(ctx, fmt, governor)
         except (ProviderError, StepError) as exc:
+            _record_streamed(governor)
             event, tail = _failed(ctx, exc, fmt)
         except Exception:  # a fault in the gateway itself: still an error event, still audited
             log.exception("stream %s failed inside the gateway", ctx.audit_id)
+            _record_streamed(governor)
             event, tail = _internal_error(ctx, fmt)
         await close_upstream(ctx)
         if not await stream.complete(event):
@@ -185,7 +188,13 @@ async def stream_body(stream: OpenStream,
         yield tail
     finally:
         if not stream.done:  # the agent went away, or the gateway is stopping
+            _record_streamed(governor)
             ctx.services.streams.later(stream, stream.cut_event())
+
+
+def _record_streamed(governor: StreamGovernor | None) -> None:
+    if governor is not None:
+        governor.record_results()
 
 
 async def _forwarded(ctx: Context, fmt: StreamFormat,
@@ -223,7 +232,7 @@ def _strip_null_usage(payload: bytes) -> bytes:
 async def _finish(ctx: Context, fmt: StreamFormat,
                   governor: StreamGovernor | None) -> tuple[dict[str, Any], bytes]:
     """The rest of the after phase (the streamed steps' outcomes recorded in their place)."""
-    block = await run_phase(ctx, Phase.AFTER, governor.results() if governor else None)
+    block = await run_phase(ctx, Phase.AFTER, governor.take_results() if governor else None)
     if governor is not None and governor.block is not None:
         block = governor.block   # a stream ended by a block: the step that ended it
     if block is None:
