@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import yaml
 
-from tappass.pipeline.steps.detect_pii import mask, rewrite_messages
 from tappass.pipeline.step import Finding
+from tappass.pipeline.steps.detect_pii import mask, rewrite_messages
 from tests.conftest import ADMIN_HEADERS, Gateway
 from tests.seeds import snippet
 from tests.support.fake_upstream import FakeUpstream
