@@ -23,13 +23,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tappass.detect.scan import Scan
 from tappass.errors import StepError
 from tappass.pipeline.context import StepResult
 from tappass.pipeline.rewrite import replace_values
-from tappass.pipeline.step import Action, Finding, GovernsText, Phase, TextVerdict, Verdict
+from tappass.pipeline.step import (
+    BLOCKING,
+    Action,
+    Finding,
+    GovernsText,
+    Phase,
+    TextVerdict,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -39,7 +47,7 @@ CONTEXT = 128         # characters already sent, scanned again before the next p
 LONGEST_RUN = 8192    # a whitespace-free run longer than this is cut anyway
 
 Members = list[tuple[str, GovernsText]]   # (step id, step) in pipeline order
-_RANK = {Action.FLAG: 1, Action.TRANSFORM: 2, Action.BLOCK: 3}
+_RANK = {Action.FLAG: 1, Action.TRANSFORM: 2, Action.REQUIRE_APPROVAL: 3, Action.BLOCK: 4}
 _perf = time.perf_counter
 
 
@@ -74,10 +82,9 @@ class TextSteps:
     def of(cls, ctx: Context) -> TextSteps:
         """The after-phase steps of `ctx`'s pipeline that govern text (none with mode=off)."""
         off = ctx.mode == "off"
-        return cls(ctx, [(entry.spec.id, entry.step)
+        return cls(ctx, [(entry.spec.id, cast(GovernsText, entry.step))
                          for entry in ctx.pipeline.phases[Phase.AFTER]
-                         if entry.step is not None and not (off and entry.spec.governance)
-                         and isinstance(entry.step, GovernsText)])
+                         if entry.governs_text and not (off and entry.spec.governance)])
 
     def __bool__(self) -> bool:
         return bool(self.steps)
@@ -95,7 +102,7 @@ class TextSteps:
                 verdict = Verdict.ERROR
             elif tally.action is None:
                 verdict = Verdict.ALLOW
-            elif tally.action is Action.BLOCK and not self.enforce:
+            elif tally.action in BLOCKING and not self.enforce:
                 verdict = Verdict.WOULD_BLOCK
             else:
                 verdict = Verdict(tally.action.value)
@@ -124,7 +131,7 @@ class TextSteps:
                 continue
             settled = [replace(f, start=max(f.start or 0, base)) for f in settled]
             self._note(step_id, verdict, settled, offset - base)
-            if verdict.action is Action.BLOCK:
+            if verdict.action in BLOCKING:
                 if self.enforce:
                     self.block = TextBlock(step_id, verdict)
                     return ""
@@ -152,7 +159,7 @@ class TextSteps:
         tally = self._tally[step_id]
         tally.findings.extend(replace(f, start=(f.start or 0) + shift, end=(f.end or 0) + shift)
                               for f in findings)
-        if tally.action is None or _RANK[verdict.action] > _RANK[tally.action]:
+        if tally.action is None or _RANK.get(verdict.action, 0) > _RANK.get(tally.action, 0):
             tally.action, tally.reason = verdict.action, verdict.reason
 
 
