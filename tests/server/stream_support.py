@@ -24,9 +24,11 @@ class Scripted:
 
     name = "tappass"
 
-    def __init__(self, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(self, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = (),
+                 usage_inline: bool = False) -> None:
         self.pieces = list(pieces)
         self.calls = list(calls)
+        self.usage_inline = usage_inline   # usage on the finish chunk, as some providers do
 
     async def open_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         return self._chunks()
@@ -35,16 +37,21 @@ class Scripted:
         base = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 1,
                 "model": ECHO}
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        def chunk(delta: dict[str, Any], finish: str | None = None,
+                  **extra: Any) -> bytes:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-            return orjson.dumps({**base, "choices": [choice]})
+            return orjson.dumps({**base, "choices": [choice], **extra})
 
         yield chunk({"role": "assistant", "content": ""})
         for piece in self.pieces:
             yield chunk({"content": piece})
         for call in self.calls:
             yield chunk({"tool_calls": [call]})
-        yield chunk({}, "tool_calls" if self.calls else "stop")
+        finish = "tool_calls" if self.calls else "stop"
+        if self.usage_inline:
+            yield chunk({"content": "."}, finish, usage=USAGE)
+            return
+        yield chunk({}, finish)
         yield orjson.dumps({**base, "choices": [], "usage": USAGE})
 
     async def complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -62,8 +69,9 @@ class Scripted:
         return None
 
 
-def script(gw: Gateway, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = ()) -> None:
-    gw.services.providers.echo = Scripted(pieces, calls)
+def script(gw: Gateway, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = (),
+           usage_inline: bool = False) -> None:
+    gw.services.providers.echo = Scripted(pieces, calls, usage_inline)
 
 
 async def add_agent(gw: Gateway, name: str = "bot", flags: dict[str, str] | None = None,

@@ -72,6 +72,19 @@ async def test_a_secret_split_across_two_chunks_is_redacted_and_never_sent(
     assert TOKEN not in orjson.dumps(event).decode()
 
 
+async def test_usage_on_a_chunk_with_text_still_reaches_the_client(gateway: Gateway) -> None:
+    script(gateway, [f"{FILLER}Use {TOKEN}"], usage_inline=True)
+    key = await add_agent(gateway)
+    response, payloads = await stream(gateway, key, stream_options={"include_usage": True})
+    no_piece_of(TOKEN, payloads)
+    assert streamed_text(payloads).endswith("Use [REDACTED:GITHUB_TOKEN].")
+    usage = [orjson.loads(p) for p in payloads if '"usage"' in p]
+    assert [(u["choices"], u["usage"]) for u in usage] == [([], USAGE)]
+    assert payloads[-1] == "[DONE]"
+    event = await gateway.event(response.headers["x-tappass-audit-id"])
+    assert event["usage"] == USAGE
+
+
 async def test_content_is_sent_before_the_stream_ends(gateway: Gateway) -> None:
     words = [f"word{i} " for i in range(200)]
     script(gateway, words)

@@ -93,6 +93,8 @@ class StreamGovernor:
                 out += self._choice(choice)
             if self.block is not None:
                 return out
+        if isinstance(data.get("usage"), dict):   # usage on a chunk with text: kept apart
+            out.append(({**self._template, "choices": [], "usage": data["usage"]}, None))
         return out
 
     def finish(self) -> Out:
