@@ -25,10 +25,11 @@ class Scripted:
     name = "tappass"
 
     def __init__(self, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = (),
-                 usage_inline: bool = False) -> None:
+                 usage_inline: bool | None = False) -> None:
         self.pieces = list(pieces)
         self.calls = list(calls)
-        self.usage_inline = usage_inline   # usage on the finish chunk, as some providers do
+        # True: usage on the finish chunk, as some providers do; None: no finish, no usage
+        self.usage_inline = usage_inline
 
     async def open_stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         return self._chunks()
@@ -48,6 +49,8 @@ class Scripted:
         for call in self.calls:
             yield chunk({"tool_calls": [call]})
         finish = "tool_calls" if self.calls else "stop"
+        if self.usage_inline is None:
+            return   # an upstream that ends with no finish chunk and no usage
         if self.usage_inline:
             yield chunk({"content": "."}, finish, usage=USAGE)
             return
@@ -70,7 +73,7 @@ class Scripted:
 
 
 def script(gw: Gateway, pieces: Sequence[str], calls: Sequence[dict[str, Any]] = (),
-           usage_inline: bool = False) -> None:
+           usage_inline: bool | None = False) -> None:
     gw.services.providers.echo = Scripted(pieces, calls, usage_inline)
 
 

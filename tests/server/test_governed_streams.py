@@ -85,6 +85,17 @@ async def test_usage_on_a_chunk_with_text_still_reaches_the_client(gateway: Gate
     assert event["usage"] == USAGE
 
 
+async def test_the_rest_is_governed_when_the_upstream_ends_without_finishing(
+        gateway: Gateway) -> None:
+    answer = f"{FILLER}Use {TOKEN}"
+    script(gateway, split(answer, TOKEN, 12), usage_inline=None)
+    key = await add_agent(gateway)
+    _, payloads = await stream(gateway, key)
+    no_piece_of(TOKEN, payloads)
+    assert streamed_text(payloads) == answer.replace(TOKEN, "[REDACTED:GITHUB_TOKEN]")
+    assert payloads[-1] == "[DONE]"
+
+
 async def test_content_is_sent_before_the_stream_ends(gateway: Gateway) -> None:
     words = [f"word{i} " for i in range(200)]
     script(gateway, words)
