@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tappass.changes import ChangeSignal
+from tappass.judge import LlmJudge
 from tappass.server.streaming import OpenStreams
 from tappass.tools.service import ToolState
 
@@ -39,9 +40,11 @@ class Services:
     streams: OpenStreams = field(default_factory=OpenStreams)
     vault: Vault | None = None
     tools: ToolState = field(init=False)   # session tool pins, capability signer
+    judge: LlmJudge | None = field(init=False)   # None unless TAPPASS_LLM_JUDGE_ENABLED
 
     def __post_init__(self) -> None:
         self.tools = ToolState(self.settings)
+        self.judge = LlmJudge.from_settings(self.settings, self.providers)
 
     async def sync(self) -> None:
         """Pick up configuration another worker changed (cheap when nothing did)."""

@@ -128,9 +128,20 @@ class Session:
         """Pin the tool definition's digest on first sight; the pinned digest."""
         return await self._kv.hash_set_new(f"{self._base}:tools", name, digest, self._ttl)
 
+    async def escalation(self) -> float:
+        scores = await self._kv.hash_get(f"{self._base}:state")
+        return float(scores.get("escalation", 0.0))
+
     async def add_escalation(self, amount: float) -> float:
         return await self._kv.hash_incr_float(f"{self._base}:state", "escalation", amount,
                                               self._ttl)
+
+    async def remember_answers(self, digests: Sequence[str], window: int) -> set[str]:
+        """The digests of the session's last `window` answers; then add these ones."""
+        key = f"{self._base}:answers"
+        earlier = set((await self._kv.list_get(key))[-window:])
+        await self._kv.list_push(key, list(digests), window, self._ttl)
+        return earlier
 
     async def add_taint(self, labels: Iterable[str]) -> None:
         members = sorted(set(labels))

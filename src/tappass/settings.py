@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # tool-call capability tokens: Ed25519 PEM key (else generated under home), lifetime
     capability_key: SecretStr | None = None
     capability_ttl: float = Field(default=300.0, gt=0, le=86400)
+    # the LLM judge: a model's second opinion on texts the injection detector is unsure of
+    llm_judge_enabled: bool = False
+    llm_judge_model: str = Field(default="gpt-4o-mini", min_length=1)
+    llm_judge_timeout: float = Field(default=5.0, gt=0, le=120)
+    llm_judge_scope: Literal["uncertain", "all"] = "uncertain"
+    llm_judge_on_failure: Literal["heuristics", "block"] = "heuristics"
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "TAPPASS_OPENAI_API_KEY"))
@@ -231,8 +237,7 @@ def env_flag(name: str) -> bool:
 # Named in the product documents for features this version does not have yet: setting them
 # changes nothing, so the gateway says so at start (the entry goes when the feature lands).
 NOT_IMPLEMENTED = {
-    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_LLM_JUDGE_ENABLED": "the LLM judge",
-    "TAPPASS_LLM_JUDGE_MODEL": "the LLM judge", "TAPPASS_NER_ENABLED": "NER detection",
+    "TAPPASS_SIEM_WEBHOOK_URL": "SIEM export", "TAPPASS_NER_ENABLED": "NER detection",
     "TAPPASS_NER_MODEL": "NER detection", "TAPPASS_SSO_PROVIDER": "single sign-on",
     "TAPPASS_SSO_ALLOWED_DOMAINS": "single sign-on", "TAPPASS_OPA_URL": "the OPA policy engine",
 "TAPPASS_JWT_SECRET": "dashboard sessions",

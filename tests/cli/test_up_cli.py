@@ -81,14 +81,13 @@ def test_ignored_tappass_variables_are_named_in_one_start_up_line(
     from tests.support.fake_upstream import free_port
 
     monkeypatch.setattr("tappass.cli.up._serve", lambda settings: None)
-    env = {"TAPPASS_SIEM_WEBHOOK_URL": "https://siem.example", "TAPPASS_LLM_JUDGE_ENABLED": "1",
-           "TAPPASS_NER_ENABLED": "true", "TAPPASS_SSO_PROVIDER": "okta",
+    env = {"TAPPASS_OPA_URL": "http://127.0.0.1:8181", "TAPPASS_NER_ENABLED": "true", "TAPPASS_SSO_PROVIDER": "okta",
            "TAPPASS_RATE_LIMT_RPM": "5", "TAPPASS_PORT": str(free_port())}
     result = up(tmp_path, "--storage", "memory", **env)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("warning:")]
-    assert lines == ["warning: ignored: TAPPASS_LLM_JUDGE_ENABLED, TAPPASS_NER_ENABLED, "
-                     "TAPPASS_SIEM_WEBHOOK_URL, TAPPASS_SSO_PROVIDER are not implemented in "
+    assert lines == ["warning: ignored: TAPPASS_NER_ENABLED, TAPPASS_OPA_URL, "
+                     "TAPPASS_SSO_PROVIDER are not implemented in "
                      "this version; TAPPASS_RATE_LIMT_RPM is not a TapPass setting (a typo?). "
                      "Settings: docs/configuration.md"]
     quiet = up(tmp_path, "--storage", "memory", "--port", str(free_port()))

@@ -119,7 +119,9 @@ async def test_observe_mode_records_would_block(gateway: Gateway) -> None:
     assert response.status_code == 200
     assert response.headers["x-tappass-would-block"].startswith("detect_prompt_injection:")
     event = await gateway.event(response.headers["x-tappass-audit-id"])
-    assert [w["step"] for w in event["would_block"]] == ["detect_prompt_injection"]
+    # tappass/echo answers with the attack, so output_scan would stop the answer too
+    assert [w["step"] for w in event["would_block"]] == ["detect_prompt_injection",
+                                                         "output_scan"]
 
 
 async def test_sensitivity_high_catches_a_borderline_hijack_that_medium_lets_through(

@@ -6,7 +6,8 @@ timeout), `tool-caller` (answers with a tool call), `tool-from-prompt` (answers 
 tool call described by the last user text as JSON `{"name", "arguments"}`), `drip` (a whole answer one byte every
 0.1 s), `stall-stream` (one chunk, then silence), `broken-chunk` (a stream chunk that is not
 JSON), `slow-stream` (a chunk every 0.2 s for about 3 s), `shape-list` / `shape-string` /
-`shape-usage` (answers of the wrong shape), `cut-stream` (streams two chunks, then drops the
+`shape-usage` (answers of the wrong shape), `judge-says-WORD` (answers WORD uppercased, as
+an LLM judge would), `cut-stream` (streams two chunks, then drops the
 connection mid-body), `spaced-json` (answers and streams JSON with spaces after separators,
 as Python's json module does), `odd-usage` (ends with a chunk that is not an object and one
 whose `usage` is not), `string-counts` (ends with a usage whose token count is a string);
@@ -52,6 +53,8 @@ def completion(body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": f"upstream says: {_last_user(body)}",
                                "refusal": None}
     finish = "stop"
+    if str(body.get("model")).startswith("judge-says-"):
+        message["content"] = str(body["model"]).removeprefix("judge-says-").upper()
     if body.get("model") == "tool-caller":
         message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [{
             "id": "call_1", "type": "function",

@@ -55,6 +55,7 @@ class Entry:
 class Pipeline:
     definition: PipelineDefinition
     phases: dict[Phase, tuple[Entry, ...]]
+    available_ids: frozenset[str] = frozenset()   # the steps that run (built, enabled)
 
     @property
     def name(self) -> str:
@@ -123,4 +124,6 @@ def compile_pipeline(definition: PipelineDefinition, services: Any) -> Pipeline:
                      for i, config in enumerate(definition.phases[phase]) if config.enabled)
         for phase in Phase
     }
-    return Pipeline(definition, phases)
+    built = frozenset(e.spec.id for entries in phases.values() for e in entries
+                      if e.step is not None)
+    return Pipeline(definition, phases, built)

@@ -206,6 +206,9 @@ class InjectionOptions(Detector):
         default=[], description="sha256 hex of system prompts that are not scanned")
     threshold: float | None = Field(
         default=None, ge=0, le=1, description="score that blocks; overrides sensitivity")
+    llm_judge: bool = Field(
+        default=True, description="ask the LLM judge about uncertain texts when "
+        "TAPPASS_LLM_JUDGE_ENABLED is on (false: this pipeline never calls it)")
 
     @field_validator("allowlist_hashes")
     @classmethod
@@ -249,7 +252,12 @@ class InspectImagesOptions(StepOptions):
 
 
 class AdaptiveOptions(StepOptions):
-    window_requests: int = Field(default=100, ge=1)
+    window_requests: int = Field(default=100, ge=1, le=10_000,
+                                 description="recent risky requests kept per agent and session")
+    half_life_seconds: float = Field(default=900.0, gt=0,
+                                     description="a finding's weight halves this often")
+    max_tightening: float = Field(default=0.35, ge=0, le=0.9,
+                                  description="largest cut of a threshold, at full heat")
 
 
 class ModelRoutingOptions(StepOptions):
@@ -264,20 +272,65 @@ class LoopGuardOptions(StepOptions):
 
 
 class OutputConstraintsOptions(StepOptions):
-    max_chars: int | None = Field(default=None, ge=1)
+    max_chars: int | None = Field(default=None, ge=1, description="longest allowed answer")
+    format: Literal["text", "json"] = Field(
+        default="text", description="json: the answer must parse as JSON")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema the answer must match (implies format json)")
     forbidden_patterns: list[str] = []
+    required_patterns: list[str] = []
+    on_violation: Literal["block", "flag"] = "block"
+
+    @field_validator("forbidden_patterns", "required_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        return [_compiles(p) for p in value]
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema_is_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from jsonschema import Draft202012Validator
+            from jsonschema.exceptions import SchemaError
+            try:
+                Draft202012Validator.check_schema(value)
+            except SchemaError as exc:
+                raise ValueError(f"json_schema is not a valid JSON Schema: {exc.message}") \
+                    from None
+        return value
+
+    def schema_validator(self) -> Any:
+        if self.json_schema is None:
+            return None
+        from jsonschema import Draft202012Validator
+        return Draft202012Validator(self.json_schema)
 
 
 class DedupOptions(StepOptions):
-    window: int = Field(default=10, ge=1)
+    window: int = Field(default=10, ge=1, le=1000,
+                        description="earlier answers of the session compared with this one")
+    max_repeats: int = Field(default=4, ge=2, le=100,
+                             description="back-to-back repeats of a phrase that make a loop")
+    action: Literal["flag", "block"] = "flag"
 
 
 class ContentSafetyOptions(Detector):
-    categories: list[str] = []
+    categories: list[str] = Field(default=[], description="categories checked (empty: all)")
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        from tappass.detect.content_safety import NAMES
+        unknown = sorted(set(value) - NAMES)
+        if unknown:
+            raise ValueError(f"unknown content_safety categories {unknown}; valid: "
+                             + ", ".join(sorted(NAMES)))
+        return value
 
 
 class EscalationOptions(StepOptions):
-    threshold: float = Field(default=0.8, ge=0, le=1)
+    threshold: float = Field(default=0.8, gt=0, le=10, description="accumulated session "
+                             "risk that escalates (a blocked request adds up to 1)")
 
 
 class ArtifactOptions(StepOptions):

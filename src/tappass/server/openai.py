@@ -19,6 +19,7 @@ from tappass import keys
 from tappass.audit.events import bare_event, event_from_context
 from tappass.errors import ConfigError, ProviderError, RequestError, StepError, StorageError
 from tappass.pipeline.context import Context
+from tappass.pipeline.outcome import finish_request
 from tappass.pipeline.runner import Block, run_phase
 from tappass.pipeline.step import Phase
 from tappass.policy.flags import FlagLocked, FlagPolicy, format_flags, merge_flags, parse_flags
@@ -30,7 +31,6 @@ from tappass.server.responses import JSON, blocked_body, error, error_body
 from tappass.server.shapes import OPENAI, ApiShape
 from tappass.server.streaming import open_stream, stream_body
 from tappass.sessions import session_id_from
-from tappass.spend import settle_request
 from tappass.tools import scopes
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ async def governed(request: Request, api: ApiShape) -> Response:
         return response
     finally:
         if not isinstance(response, StreamingResponse):  # a stream settles when it ends
-            await settle_request(ctx)
+            await finish_request(ctx)
 
 
 async def _govern(ctx: Context, api: ApiShape) -> Response:

@@ -30,13 +30,13 @@ import orjson
 
 from tappass.audit.events import event_from_context
 from tappass.errors import ProviderError, StepError, StorageError
+from tappass.pipeline.outcome import finish_request
 from tappass.pipeline.runner import run_phase
 from tappass.pipeline.step import Phase
 from tappass.providers.answers import check_chunk, readable_usage
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
 from tappass.server.responses import blocked_body, error_body
 from tappass.server.stream_governor import StreamGovernor, serialise
-from tappass.spend import settle_request
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -91,7 +91,7 @@ class OpenStream:
         if self.done:
             return True
         self.done = True
-        await settle_request(self.ctx)
+        await finish_request(self.ctx)
         streams = self.ctx.services.streams
         streams.discard(self)
         event["timestamp"] = self.opened_at

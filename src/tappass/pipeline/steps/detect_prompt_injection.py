@@ -13,10 +13,17 @@ hidden in Unicode tag characters (dropped by normalisation) is decoded from the 
 and scanned too. The request is blocked when the highest finding score reaches the
 sensitivity's threshold (or `threshold`). Findings name the message, the technique and the
 score; they never carry the prompt text.
+
+With the LLM judge on (`TAPPASS_LLM_JUDGE_ENABLED`, see `tappass.judge`) and the step's
+`llm_judge` option left true, texts the detector is unsure of are sent to the judge when
+nothing else blocks; an `INJECTION` answer is an `llm_judge` finding that blocks. A judge
+that fails keeps the detector's verdict and flags `llm_judge_failed`, or blocks with
+`TAPPASS_LLM_JUDGE_ON_FAILURE=block`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Iterator
@@ -24,12 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.detect.injection import InjectionDetector, load_detector, top_score
 from tappass.detect.injection.decode import tag_payload
-from tappass.detect.injection.detector import THRESHOLDS
+from tappass.detect.injection.detector import FLOOR, THRESHOLDS
+from tappass.pipeline.adaptive import tightened
 from tappass.pipeline.options import InjectionOptions
 from tappass.pipeline.step import Action, Decision, Finding
 
 if TYPE_CHECKING:
     from tappass.detect.normalize import NormalizedText
+    from tappass.judge import LlmJudge
     from tappass.pipeline.context import Context
 
 SCANNED_ROLES = frozenset({"user", "tool", "function", "system", "developer"})
@@ -74,17 +83,54 @@ class DetectPromptInjection:
                                  for h in options.allowlist_hashes)
         self._exact = frozenset(options.allowlist)
         self._patterns = tuple(re.compile(p) for p in options.allowlist_patterns)
+        judge = getattr(services, "judge", None)
+        self._judge: LlmJudge | None = judge if options.llm_judge else None
 
     async def run(self, ctx: Context) -> Decision | None:
         scan = ctx.request_scan()
+        threshold = tightened(ctx, self._threshold)
         findings: list[Finding] = []
+        unsure: list[tuple[str, str]] = []      # (text, where) to ask the judge about
         roles = aligned_roles(ctx.body["messages"], len(scan.texts))
         for index, (role, norm) in enumerate(zip(roles, scan.normalized, strict=True)):
             if role not in SCANNED_ROLES or (
                     role in ALLOWLISTABLE_ROLES and self._allowlisted(norm.original)):
                 continue
-            findings.extend(self._scan(norm, f"text {index} ({role})"))
-        hits = [f for f in findings if f.score >= self._threshold]
+            where = f"text {index} ({role})"
+            found = self._scan(norm, where)
+            findings.extend(found)
+            if self._judge is not None and norm.original.strip() and self._judge.wants(
+                    top_score(found), FLOOR, threshold):
+                unsure.append((norm.original, where))
+        hits = [f for f in findings if f.score >= threshold]
+        if not hits and unsure:
+            return await self._ask_judge(unsure)
+        return self._block(hits)
+
+    async def _ask_judge(self, unsure: list[tuple[str, str]]) -> Decision | None:
+        assert self._judge is not None
+        judge = self._judge
+        answers = await asyncio.gather(*(judge.injection(text) for text, _ in unsure))
+        hits: list[Finding] = []
+        failures: list[Finding] = []
+        for (_, where), answer in zip(unsure, answers, strict=True):
+            if answer.verdict == "injection":
+                hits.append(Finding("llm_judge", None, None, max(0.9, self._threshold),
+                                    f"{where}: the LLM judge ({answer.model}) classified "
+                                    "the text as prompt injection"))
+            elif answer.verdict == "failed":
+                failures.append(Finding(
+                    "llm_judge_failed", None, None,
+                    1.0 if judge.fail_closed else 0.0,
+                    f"{where}: the LLM judge ({answer.model}) failed: {answer.detail}"))
+        if hits or (failures and judge.fail_closed):
+            return self._block(hits + failures)
+        if failures:
+            return Decision(Action.FLAG, "the LLM judge failed; the detector's verdict "
+                            "stands", tuple(failures))
+        return None
+
+    def _block(self, hits: list[Finding]) -> Decision | None:
         if not hits:
             return None
         best = max(hits, key=lambda f: f.score)

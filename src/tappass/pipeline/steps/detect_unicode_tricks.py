@@ -14,9 +14,11 @@ scripts on purpose).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tappass.detect.unicode_tricks import detect_unicode_tricks
+from tappass.pipeline.adaptive import tightened
 from tappass.pipeline.options import Detector
 from tappass.pipeline.step import Action, Decision, Finding
 from tappass.pipeline.steps.detect_prompt_injection import aligned_roles
@@ -35,19 +37,19 @@ class DetectUnicodeTricks:
 
     def __init__(self, options: Detector, services: Any) -> None:
         self._threshold = THRESHOLDS[options.sensitivity]
-        self._allowed = frozenset(options.allowlist)
-        self._patterns = tuple(re.compile(p) for p in options.allowlist_patterns)
+        self._allowlist = WordAllowlist.of(options)
 
     async def run(self, ctx: Context) -> Decision | None:
         texts = ctx.request_scan().texts
         roles = aligned_roles(ctx.body["messages"], len(texts))
+        threshold = tightened(ctx, self._threshold)
         hits: list[Finding] = []
         for index, (role, text) in enumerate(zip(roles, texts, strict=True)):
             if role in SKIPPED_ROLES:
                 continue
             hits.extend(_located(f, f"text {index} ({role})")
                         for f in detect_unicode_tricks(text)
-                        if f.score >= self._threshold and not self._exempt(text, f))
+                        if f.score >= threshold and not self._allowlist.covers(text, f))
         if not hits:
             return None
         best = max(hits, key=lambda f: f.score)
@@ -55,11 +57,24 @@ class DetectUnicodeTricks:
                         f"{best.explanation.split(':', 1)[0]}",
                         tuple(sorted(hits, key=lambda f: -f.score)))
 
-    def _exempt(self, text: str, finding: Finding) -> bool:
+
+@dataclass(frozen=True, slots=True)
+class WordAllowlist:
+    """Words exempt from the unicode checks: exactly listed, or fully matching a pattern."""
+
+    exact: frozenset[str]
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def of(cls, options: Detector) -> WordAllowlist:
+        return cls(frozenset(options.allowlist),
+                   tuple(re.compile(p) for p in options.allowlist_patterns))
+
+    def covers(self, text: str, finding: Finding) -> bool:
         if finding.start is None or finding.end is None:
             return False
         word = text[finding.start:finding.end]
-        return word in self._allowed or any(p.fullmatch(word) for p in self._patterns)
+        return word in self.exact or any(p.fullmatch(word) for p in self.patterns)
 
 
 def _located(finding: Finding, where: str) -> Finding:
