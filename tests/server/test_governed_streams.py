@@ -320,6 +320,19 @@ async def test_answer_safety_steps_block_a_stream_before_the_harm_is_sent(
     assert (event["status"], event["blocked_by"]) == ("blocked", step)
 
 
+async def test_a_constrained_answer_is_judged_whole(gateway: Gateway) -> None:
+    key = await add_agent(gateway, steps={"output_constraints": {"options": {
+        "format": "json", "max_chars": 600}}})
+    script(gateway, ['{"summary": "', FILLER[:200], '", "ok": true}'])
+    _, payloads = await stream(gateway, key)
+    assert orjson.loads(streamed_text(payloads)) == {"summary": FILLER[:200], "ok": True}
+    script(gateway, [FILLER[i:i + 5] for i in range(0, len(FILLER), 5)])   # not JSON
+    response, payloads = await stream(gateway, key)
+    assert streamed_text(payloads[:-1]) == ""
+    error = orjson.loads(payloads[-1])["error"]
+    assert (error["code"], error["step"]) == ("blocked", "output_constraints")
+
+
 ANSWER = (f"Dear team, {FILLER[:300]} the new key is {TOKEN} and mail {EMAIL} when done; "
           f"{FILLER[:250]}call +44 20 7946 0958 if it fails. Regards, ops.")
 
