@@ -1,7 +1,7 @@
 """Microbenchmark of the stream governor: what governing a stream adds, in process.
 
 The `standard` preset's after-phase text steps (detect_pii with `pii=mask`, detect_secrets,
-detect_business_data, detect_infrastructure_data, default options) govern:
+output_scan, content_safety, output_constraints; default options) govern:
 
 - the benchmark upstream's short streamed answer (`bench/upstream.py`): the time from its
   first chunk to the governed text being ready, which is what governing adds to the time
@@ -34,38 +34,43 @@ sys.path.insert(0, str(ROOT / "bench"))
 from upstream import STREAM_PIECES  # noqa: E402
 
 from tappass.pipeline.options import (  # noqa: E402
-    BusinessDataOptions,
-    InfrastructureOptions,
+    ContentSafetyOptions,
+    Detector,
+    OutputConstraintsOptions,
     PiiOptions,
     SecretsOptions,
 )
 from tappass.pipeline.step import GovernsText  # noqa: E402
-from tappass.pipeline.steps.detect_business_data import DetectBusinessData  # noqa: E402
-from tappass.pipeline.steps.detect_infrastructure_data import (  # noqa: E402
-    DetectInfrastructureData,
-)
+from tappass.pipeline.steps.content_safety import ContentSafety  # noqa: E402
 from tappass.pipeline.steps.detect_pii import DetectPii  # noqa: E402
 from tappass.pipeline.steps.detect_secrets import DetectSecrets  # noqa: E402
+from tappass.pipeline.steps.output_constraints import OutputConstraints  # noqa: E402
+from tappass.pipeline.steps.output_scan import OutputScan  # noqa: E402
 from tappass.pipeline.stream_text import TextSteps  # noqa: E402
 
 LONG = ("The quarter starts with the reliability work that slipped: the import job times out "
         "on large files and the search index is rebuilt by hand after each release. ") * 38
 
 
-def text_steps() -> TextSteps:
-    members: list[tuple[str, GovernsText]] = [
+def standard_steps() -> list[tuple[str, GovernsText]]:
+    return [
         ("detect_pii", DetectPii(PiiOptions(), None)),
         ("detect_secrets", DetectSecrets(SecretsOptions(), None)),
-        ("detect_business_data", DetectBusinessData(BusinessDataOptions(), None)),
-        ("detect_infrastructure_data", DetectInfrastructureData(InfrastructureOptions(), None))]
+        ("output_scan", OutputScan(Detector(), None)),
+        ("output_constraints", OutputConstraints(OutputConstraintsOptions(), None)),
+        ("content_safety", ContentSafety(ContentSafetyOptions(), None))]
+
+
+def text_steps(members: list[tuple[str, GovernsText]]) -> TextSteps:
+    """A fresh stream's governor over steps built once (as a compiled pipeline's are)."""
     ctx: Any = SimpleNamespace(mode="enforce", flags={"pii": "mask"})
     return TextSteps(ctx, members)
 
 
-def short_answer(samples: int) -> list[float]:
+def short_answer(members: list[tuple[str, GovernsText]], samples: int) -> list[float]:
     out = []
     for i in range(samples + 100):
-        held = text_steps().held()
+        held = text_steps(members).held()
         start = time.perf_counter()
         text = "".join(held.feed(piece) for piece in STREAM_PIECES) + held.finish()
         elapsed = (time.perf_counter() - start) * 1000
@@ -75,11 +80,11 @@ def short_answer(samples: int) -> list[float]:
     return out
 
 
-def long_answer(rounds: int) -> dict[str, Any]:
+def long_answer(members: list[tuple[str, GovernsText]], rounds: int) -> dict[str, Any]:
     pieces = [LONG[i:i + 4] for i in range(0, len(LONG), 4)]
     per_chunk, first_at = [], 0
     for _ in range(rounds):
-        held = text_steps().held()
+        held = text_steps(members).held()
         received, first_at, sent = 0, 0, []
         start = time.perf_counter()
         for piece in pieces:
@@ -100,12 +105,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=2000)
     args = parser.parse_args()
+    members = standard_steps()
     gc.disable()
-    short = sorted(short_answer(args.samples))
+    short = sorted(short_answer(members, args.samples))
     report = {
         "short_answer_ms": {"p50": round(statistics.median(short), 4),
                             "p99": round(short[int(0.99 * (len(short) - 1))], 4)},
-        "long_answer": long_answer(max(3, args.samples // 200)),
+        "long_answer": long_answer(members, max(3, args.samples // 200)),
     }
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
