@@ -140,7 +140,8 @@ async def test_allow_scenario_passes_with_every_step_timed() -> None:
     assert verdicts["validate_input"] is Verdict.ALLOW
     assert verdicts["llm_call"] is Verdict.ALLOW
     assert verdicts["detect_pii"] is Verdict.ALLOW
-    assert verdicts["classify_data"] is Verdict.UNAVAILABLE
+    assert verdicts["classify_data"] is Verdict.ALLOW
+    assert verdicts["detect_shell_bleed"] is Verdict.UNAVAILABLE
     assert len(result.run.steps) == 38
     assert all(r.duration_ms >= 0 for r in result.run.steps)
 
@@ -183,11 +184,17 @@ async def test_expected_pii_block_passes_now_that_detect_pii_runs() -> None:
     assert result.status == "passed", result.note
 
 
-async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
-    [result] = await results_of("calls:\n  - prompt: 'post it to http://paste.example'"
+async def test_expected_exfiltration_block_passes_now_that_check_exfiltration_runs() -> None:
+    [result] = await results_of("calls:\n  - prompt: 'post it to https://pastebin.com/raw/x1'"
                                 "\n    expect: block\n    expect_reason: exfiltration_detected\n")
+    assert result.status == "passed", result.note
+
+
+async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
+    [result] = await results_of("calls:\n  - prompt: 'copy the tainted value'"
+                                "\n    expect: block\n    expect_reason: taint_check\n")
     assert result.status == "failed"
-    assert result.note == ("check_exfiltration did not run: implementation not available in "
+    assert result.note == ("taint_tracking did not run: implementation not available in "
                            "this version")
 
 

@@ -25,17 +25,21 @@ from starlette.routing import Route
 from tappass.admin_key import ensure_admin_key
 from tappass.agents import AgentDirectory
 from tappass.audit.recorder import AuditRecorder
+from tappass.audit.writers import start_chain
 from tappass.changes import ChangeSignal
 from tappass.clip import clip
 from tappass.kv import open_kv
 from tappass.log_setup import configure_logging
 from tappass.pipeline.catalog import PipelineCatalog
+from tappass.prometheus import GatewayMetrics
 from tappass.providers.registry import Providers
 from tappass.server import (
     agents,
     audit,
+    audit_chain,
     health,
     messages,
+    metrics,
     openai,
     openapi,
     pipelines,
@@ -71,12 +75,16 @@ def routes() -> list[Route]:
         Route("/v1/tools/govern", tools.govern_tool_call, methods=["POST"]),
         Route("/.well-known/jwks.json", tools.jwks, methods=["GET"]),
         Route("/v1/audit", audit.query_audit, methods=["GET"]),
+        Route("/v1/audit/pubkey", audit_chain.pubkey, methods=["GET"]),
+        Route("/v1/audit/export", audit_chain.export, methods=["GET"]),
         Route("/admin/pipelines", pipelines.list_pipelines, methods=["GET"]),
         Route("/admin/pipelines", pipelines.create_pipeline, methods=["POST"]),
         Route("/admin/pipelines/{name}", pipelines.get_pipeline, methods=["GET"]),
         Route("/admin/pipelines/{name}", pipelines.put_pipeline, methods=["PUT"]),
         Route("/admin/pipelines/{name}", pipelines.delete_pipeline, methods=["DELETE"]),
         Route("/admin/steps", pipelines.list_steps, methods=["GET"]),
+        Route("/admin/metrics", metrics.admin_metrics, methods=["GET"]),
+        Route("/metrics", metrics.prometheus_metrics, methods=["GET"]),
         Route("/admin/vault", vault.list_secrets, methods=["GET"]),
         Route("/admin/vault/rekey", vault.rekey, methods=["POST"]),
         Route("/admin/vault/{name}", vault.set_secret, methods=["PUT"]),
@@ -111,14 +119,18 @@ async def start_services(settings: Settings) -> Services:
     if generated:
         print(f"\nTapPass admin key (shown once, stored only as a hash):\n  {generated}\n",
               file=sys.stderr, flush=True)
-    recorder = AuditRecorder(store, batch_max=settings.audit_batch_max)
+    gateway_metrics = GatewayMetrics()
+    recorder = AuditRecorder(store, batch_max=settings.audit_batch_max,
+                             chain=await start_chain(store, settings),
+                             on_written=gateway_metrics.observe)
     key_vault = Vault(store, settings.vault_key.get_secret_value()
                       if settings.vault_key else None)
     await key_vault.load()
     services = Services(settings=settings, store=store,
                         providers=Providers(settings, key_vault.get),
                         kv=await open_kv(settings), audit=recorder, admin_key_hash=admin_hash,
-                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault)
+                        changes=ChangeSignal(_signal_path(settings)), vault=key_vault,
+                        metrics=gateway_metrics)
     services.catalog = PipelineCatalog(store, services, settings.default_preset)
     services.agents = AgentDirectory(store, services.catalog, services.changed)
     services.auth_flood = AuthFloodGuard(settings.auth_failure_limit,

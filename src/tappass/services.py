@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tappass.audit.recorder import AuditRecorder
     from tappass.kv import KV
     from tappass.pipeline.catalog import PipelineCatalog
+    from tappass.prometheus import GatewayMetrics
     from tappass.providers.registry import Providers
     from tappass.server.auth_flood import AuthFloodGuard
     from tappass.settings import Settings
@@ -41,6 +42,7 @@ class Services:
     vault: Vault | None = None
     tools: ToolState = field(init=False)   # session tool pins, capability signer
     judge: LlmJudge | None = field(init=False)   # None unless TAPPASS_LLM_JUDGE_ENABLED
+    metrics: GatewayMetrics | None = None  # Prometheus counters fed by the audit writer
 
     def __post_init__(self) -> None:
         self.tools = ToolState(self.settings)

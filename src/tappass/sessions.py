@@ -143,6 +143,9 @@ class Session:
         await self._kv.list_push(key, list(digests), window, self._ttl)
         return earlier
 
+    async def taint(self) -> frozenset[str]:
+        return frozenset(await self._kv.set_members(f"{self._base}:taint"))
+
     async def add_taint(self, labels: Iterable[str]) -> None:
         members = sorted(set(labels))
         if members:

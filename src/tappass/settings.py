@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_max_connections: int = Field(default=100, ge=1)
     audit_batch_max: int = Field(default=256, ge=1, le=1000)
+    # tamper-evident audit: the checkpoint key (PEM or base64; else generated under home)
+    # and how often a chain head is signed (whichever comes first)
+    audit_signing_key: SecretStr | None = None
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=10.0, gt=0)
+    # who may read /metrics (Prometheus): the admin key, or anyone who reaches the port
+    metrics_auth: Literal["admin", "none"] = "admin"
     # upstream streams: time to the first chunk, and the longest silence between two chunks
     upstream_first_byte_timeout: float = Field(default=60.0, gt=0)
     upstream_idle_timeout: float = Field(default=60.0, gt=0)
@@ -172,6 +179,14 @@ class Settings(BaseSettings):
         if value is not None:
             from tappass.tools.capability import parse_key
             parse_key(value.get_secret_value())
+        return value
+
+    @field_validator("audit_signing_key")
+    @classmethod
+    def _audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from tappass.audit.signing import parse_signing_key
+            parse_signing_key(value.get_secret_value())
         return value
 
     @property

@@ -39,7 +39,7 @@ def test_verbose_shows_every_step_with_its_duration(run: Run, chat: Chat,
                         ("cost_tracking", "after")]:
         assert re.search(rf"^{step}\s+{phase}\s+allow\s+\d+\.\d{{3}}\s*$", result.output,
                          re.MULTILINE), step
-    assert re.search(r"^classify_data\s+before\s+unavailable\s+0\.000\s+implementation not",
+    assert re.search(r"^classify_data\s+before\s+allow\s+\d+\.\d{3}\s+classified INTERNAL",
                      result.output, re.MULTILINE)
     assert "total" in result.output.splitlines()[-1]
 

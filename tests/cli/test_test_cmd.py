@@ -171,12 +171,12 @@ def test_interactive_seed_command(run: Run) -> None:
     assert "> hello world\n" in out
     assert re.search(r"^before\s+validate_input\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^call\s+llm_call\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
-    assert re.search(r"^before\s+classify_data\s+unavailable\s+0\.000\s+implementation not "
-                     r"available in[^\n]*…$", out, re.MULTILINE)  # shortened to fit 100 columns
+    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
+                     r"not available[^\n]*…$", out, re.MULTILINE)  # shortened to fit 100 columns
     assert max(map(len, out.splitlines()[2:])) <= 100
     wide = run("test", "--wide", input="hello world\nquit\n").output
-    assert re.search(r"^before\s+classify_data\s+unavailable\s+0\.000\s+implementation not "
-                     r"available in this version\s*$", wide, re.MULTILINE)
+    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
+                     r"not available in this version\s*$", wide, re.MULTILINE)
     assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
     assert "  answer: hello world\n" in out
     assert re.search(r"^✗ block at validate_input: invalid input: input contains NUL "

@@ -21,9 +21,10 @@ def gw(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield gateway
 
 
-def register(gw: Gateway, name: str, preset: str = "starter") -> str:
+def register(gw: Gateway, name: str, preset: str = "starter",
+             flags: dict[str, str] | None = None) -> str:
     response = httpx.post(f"{gw.url}/v1/agents", headers=gw.admin_headers,
-                          json={"name": name, "preset": preset, "flags": {}})
+                          json={"name": name, "preset": preset, "flags": flags or {}})
     assert response.status_code == 201, response.text
     return str(response.json()["api_key"])
 
@@ -61,6 +62,8 @@ def test_sdk_streams_the_demo_model_without_a_provider_key(gw: Gateway) -> None:
 
 
 def test_sdk_tool_calls(gw: Gateway) -> None:
+    # the fake model calls get_weather({"city": "Paris"}): the answer's PII scan covers
+    # tool-call arguments and reads a place field as a place, so the call passes
     sdk = client(gw, register(gw, "sdk-tools", "standard"))
     completion = sdk.chat.completions.create(
         model="tool-caller", messages=[{"role": "user", "content": "weather?"}],
@@ -77,7 +80,8 @@ def test_sdk_raw_response_carries_governance_headers(gw: Gateway) -> None:
     assert raw.headers["x-tappass-audit-id"].startswith("ae_")
     assert raw.headers["x-tappass-steps"].count("=") == 45
     assert "detect_pii=allow" in raw.headers["x-tappass-steps"]
-    assert "classify_data=unavailable" in raw.headers["x-tappass-steps"]
+    assert "classify_data=allow" in raw.headers["x-tappass-steps"]
+    assert "detect_shell_bleed=unavailable" in raw.headers["x-tappass-steps"]
 
 
 def test_disabled_agent_raises_permission_denied_with_the_step(gw: Gateway) -> None:

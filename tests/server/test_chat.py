@@ -31,7 +31,8 @@ async def test_steps_header_lists_every_step_with_its_verdict(gateway: Gateway) 
                            "model_routing", "llm_call", "pii_restore", "cost_tracking"]
     assert steps["validate_input"] == "allow"
     assert steps["detect_pii"] == "allow"
-    assert steps["classify_data"] == "unavailable"
+    assert steps["classify_data"] == "allow"
+    assert response.headers["x-tappass-classification"] == "INTERNAL"  # the default level
 
 
 async def test_every_request_is_audited_with_per_step_duration(gateway: Gateway) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 import orjson
 import yaml
 
+from tappass.pipeline.rewrite import rewrite_messages
 from tappass.pipeline.step import Finding
-from tappass.pipeline.steps.detect_pii import mask, rewrite_messages
+from tappass.pipeline.steps.detect_pii import mask
 from tests.conftest import ADMIN_HEADERS, Gateway
 from tests.seeds import snippet
 from tests.support.fake_upstream import FakeUpstream
@@ -119,6 +120,22 @@ async def test_answer_is_masked_after_the_call(proxied: Gateway) -> None:
     assert step_result(event, "detect_pii", "after")["verdict"] == "transform"
 
 
+async def test_tool_call_arguments_in_the_answer_are_masked(proxied: Gateway) -> None:
+    key = await proxied.add_agent("mailer", preset="standard", flags={"pii": "mask"})
+    body = {"categories": {"before": {"data_protection": {"steps": {
+        "detect_pii": {"enabled": False}}}}}}
+    response = await proxied.client.patch("/v1/agents/mailer/pipeline",
+                                          headers=ADMIN_HEADERS, json={"overrides": body})
+    assert response.status_code == 200, response.text
+    wanted = orjson.dumps({"name": "lookup", "arguments": {"q": "john@example.com"}}).decode()
+    response = await proxied.chat(key, wanted, model="tool-from-prompt")
+    assert response.status_code == 200, response.text
+    call = response.json()["choices"][0]["message"]["tool_calls"][0]
+    assert orjson.loads(call["function"]["arguments"]) == {"q": "[EMAIL]"}
+    event = await proxied.event(response.headers["x-tappass-audit-id"])
+    assert step_result(event, "detect_pii", "after")["verdict"] == "transform"
+
+
 def test_masking_copies_messages_and_keeps_other_parts() -> None:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "be brief"},
@@ -127,7 +144,7 @@ def test_masking_copies_messages_and_keeps_other_parts() -> None:
     original = orjson.dumps(messages)
     text = "mail a@b.io"
     masked = mask(text, [Finding("EMAIL", 5, 11)])
-    out = rewrite_messages(messages, ["be brief", masked])
+    out = rewrite_messages(messages, lambda i, t: masked if i == 1 else t)
     assert out[1]["content"][0]["text"] == "mail [EMAIL]"
     assert out[0] is messages[0] and out[1]["content"][1] is messages[1]["content"][1]
     assert orjson.dumps(messages) == original

@@ -38,8 +38,10 @@ async def test_detailed_needs_the_admin_key_and_warns_about_unavailable_steps(
     starter = detail["pipelines"]["starter"]
     assert (starter["before"], starter["call"], starter["after"], starter["total"]) == \
         (7, 2, 2, 11)
-    assert "classify_data" in starter["unavailable"]
-    assert any("starter" in w and "unavailable" in w for w in detail["warnings"])
+    assert starter["unavailable"] == []    # every step of starter is implemented
+    assert "detect_shell_bleed" in detail["pipelines"]["regulated"]["unavailable"]
+    assert any("regulated" in w and "unavailable" in w for w in detail["warnings"])
+    assert not any("starter" in w and "unavailable" in w for w in detail["warnings"])
     assert any("OPENAI_API_KEY" in w for w in detail["warnings"])
     assert detail["audit"]["running"] is True
 

@@ -3,19 +3,22 @@ and agents are found by id as well as by name."""
 
 from __future__ import annotations
 
+import pytest
+
+from tappass.pipeline import inert
 from tests.conftest import ADMIN_HEADERS, Gateway
 
-EXFILTRATION_HIGH = {"categories": {"exfiltration_protection": {"enabled": True,
-                                                                "sensitivity": "high"}}}
+CLASSIFICATION = {"categories": {"classification": {"enabled": True,
+                                                   "default_level": "CONFIDENTIAL"}}}
 
 
 async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gateway) -> None:
     await gateway.add_agent("inert-bot")
     response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
-                                          json={"overrides": EXFILTRATION_HIGH})
+                                          json={"overrides": CLASSIFICATION})
     assert response.status_code == 200, response.text
     assert response.json()["warnings"] == [
-        "overrides.categories.exfiltration_protection: check_exfiltration (sensitivity) is "
+        "overrides.categories.classification: classify_data (default_level) is "
         "not implemented in this version; stored, but it has no effect until it is"]
     response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
                                           json={"overrides": {"steps": {
@@ -26,28 +29,38 @@ async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gatewa
 
 async def test_custom_pipeline_enable_and_policy_warn(gateway: Gateway) -> None:
     response = await gateway.client.post("/admin/pipelines", headers=ADMIN_HEADERS, json={
-        "name": "inert-pipe", "base": "starter", "enable": ["artifact_verification"],
+        "name": "inert-pipe", "base": "starter", "enable": ["taint_tracking"],
         "disable": ["detect_pii"], "overrides": {"policy": {"require_human_approval": [
             {"classification": "RESTRICTED"}]}}})
     assert response.status_code == 201, response.text
     warnings = response.json()["warnings"]
-    assert warnings[0].startswith("enable: artifact_verification is not implemented")
+    assert warnings[0].startswith("enable: taint_tracking is not implemented")
     assert warnings[1].startswith("overrides.policy.require_human_approval: human approval is "
                                   "not implemented")
     assert len(warnings) == 2  # disabling an unimplemented step is no warning
 
 
-async def test_flags_only_unimplemented_steps_act_on_warn(gateway: Gateway) -> None:
+async def test_flags_only_unimplemented_steps_act_on_warn(gateway: Gateway,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # every flag's steps are implemented now: pretend pii=tokenize is acted on by one that is not
+    monkeypatch.setitem(inert.FLAG_STEPS, "pii", (
+        "off", {"tokenize": ("detect_shell_bleed",), "*": ("detect_pii",)}))
     response = await gateway.client.post("/v1/agents", headers=ADMIN_HEADERS, json={
         "name": "flagged", "flags": {"pii": "tokenize", "mode": "observe", "budget": "dev"}})
     assert response.status_code == 201
     assert response.json()["warnings"] == [
-        "flags.pii=tokenize: the steps acting on it (pii_tokenization, pii_restore) "
+        "flags.pii=tokenize: the steps acting on it (detect_shell_bleed) "
         "are not implemented in this version; stored, but it has no effect until they are"]
     for acted_on in ({"pii": "mask"}, {"pii": "off"}):  # detect_pii masks; off asks nothing
         response = await gateway.client.patch("/v1/agents/flagged", headers=ADMIN_HEADERS,
                                               json={"flags": acted_on})
         assert response.json()["warnings"] == []
+
+
+async def test_tokenize_is_implemented_and_warns_no_more(gateway: Gateway) -> None:
+    response = await gateway.client.post("/v1/agents", headers=ADMIN_HEADERS, json={
+        "name": "tokens", "flags": {"pii": "tokenize"}})
+    assert response.status_code == 201 and response.json()["warnings"] == []
 
 
 async def test_every_agent_route_takes_the_id(gateway: Gateway) -> None:

@@ -133,8 +133,9 @@ async def test_an_allowed_answer_is_json_with_governance_headers_and_audited_200
     assert (response.headers["x-tappass-pipeline"], response.headers["x-tappass-mode"],
             response.headers["x-tappass-flags"]) == ("starter", "observe",
                                                      "mode=observe, pii=mask")
-    assert "x-tappass-classification" not in response.headers
+    assert response.headers["x-tappass-classification"] == "INTERNAL"   # classify_data
     event = await last_event(gateway)
+    assert event["classification"] == "INTERNAL"
     assert (event["http_status"], event["status"], event["error"]) == (200, "allowed", None)
 
 

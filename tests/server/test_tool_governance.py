@@ -102,8 +102,10 @@ async def test_tool_definitions_outside_the_allow_list_are_refused_without_a_fil
 ])
 async def test_dangerous_arguments_in_the_answer_are_blocked(
         proxied: Gateway, name: str, arguments: dict[str, Any], kind: str) -> None:
-    # pii off: the fake model reads the call from the prompt, where detect_pii would see it
-    key = await agent(proxied, f"scan-{kind}", flags={"pii": "off"})
+    # pii off and the request-side shell and code checks off: the fake model reads the call
+    # from the prompt, where those steps would see it before the answer exists
+    key = await agent(proxied, f"scan-{kind}", flags={"pii": "off"}, steps={
+        "detect_shell_bleed": {"enabled": False}, "detect_code_execution": {"enabled": False}})
     response = await answer_with(proxied, key, name, arguments)
     reason = blocked(response, "tool_call")
     assert reason.startswith(f"tool_call_scan: {kind} in tool {name!r} argument ")
@@ -154,6 +156,7 @@ async def test_email_flag_mirror_rewrites_the_call_in_the_answer(proxied: Gatewa
 
 async def test_capability_token_proves_the_call_and_a_tampered_argument_is_refused(
         proxied: Gateway) -> None:
+    # {"city": "Paris"} in the answer's tool call is a place field, not a person: no PII
     key = await agent(proxied, "capable")
     response = await proxied.chat(key, model="tool-caller", tools=[tool("get_weather")])
     assert response.status_code == 200, response.text

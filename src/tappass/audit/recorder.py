@@ -10,6 +10,10 @@ A stream's event is written twice: `record()` before its first byte (status `ope
 `complete()` replaces it with the outcome when the stream ends. Both go through the same
 group commit.
 
+With a chain (`tappass.audit.chain`), the writer task hashes each batch just before its
+write and advances the chain head only once the batch committed: one chain per recorder,
+so no lock is shared with other workers or hosts.
+
 The recorder also keeps `health` (are writes failing, since when, the last error). While
 writes fail, `writable()` lets the health endpoints run a real write probe, at most once
 per `probe_interval`, so a gateway that a load balancer has stopped sending traffic to
@@ -25,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tappass.audit.chain import AuditChain
 from tappass.audit.health import AuditHealth
 from tappass.errors import StorageError
 
@@ -45,8 +50,11 @@ class _Pending:
 
 class AuditRecorder:
     def __init__(self, store: Store, *, batch_max: int = 256,
-                 probe_interval: float = 1.0) -> None:
+                 probe_interval: float = 1.0, chain: AuditChain | None = None,
+                 on_written: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self._store = store
+        self.chain = chain
+        self._on_written = on_written
         self._batch_max = batch_max
         self._probe_interval = probe_interval
         self._probe: asyncio.Task[None] | None = None
@@ -94,8 +102,11 @@ class AuditRecorder:
                 await self._write(updates, self._store.update_audit)
 
     async def _write(self, batch: list[_Pending], write: _Write) -> None:
+        events = [p.event for p in batch]
         try:
-            await write([p.event for p in batch])
+            sealed = None if self.chain is None else self.chain.seal(events,
+                                                                     completion=batch[0].update)
+            await write(events)
         except Exception as exc:
             self.failed += len(batch)
             self.health.failed(exc)
@@ -105,12 +116,24 @@ class AuditRecorder:
                 if not p.future.done():
                     p.future.set_exception(error)
             return
+        if sealed is not None and self.chain is not None:
+            self.chain.commit(sealed)
         self.written += len(batch)
         self.batches += 1
         self._succeeded()
         for p in batch:
             if not p.future.done():
                 p.future.set_result(None)
+        self._notify(events)
+
+    def _notify(self, events: list[dict[str, Any]]) -> None:
+        """Hand committed events to the metrics; their failure never fails a write."""
+        if self._on_written is None:
+            return
+        try:
+            self._on_written(events)
+        except Exception:
+            log.exception("observing %d committed audit events failed", len(events))
 
     def _succeeded(self) -> None:
         began = self.health.succeeded()

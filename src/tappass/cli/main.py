@@ -6,6 +6,7 @@ import click
 
 from tappass._version import __version__
 from tappass.cli.agents import agents
+from tappass.cli.audit_chain import audit
 from tappass.cli.eval_cmd import eval_command
 from tappass.cli.gov import gov
 from tappass.cli.logs import logs
@@ -35,6 +36,7 @@ cli.add_command(test_command)
 cli.add_command(scan)
 cli.add_command(eval_command)
 cli.add_command(vault)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -161,6 +161,9 @@ def _announce(s: Settings, license_key: str | None) -> None:
 def _serve(s: Settings) -> None:
     import uvicorn
 
+    from tappass.prometheus import prepare_multiprocess_dir
+    prepare_multiprocess_dir(s)  # before a worker imports prometheus_client
+
     _raise_fd_limit(s)
     # the protocol adds the header size limit, the header and body deadlines and the
     # connection cap (tappass.server.http_protocol); keep-alive is uvicorn's own timeout

@@ -137,11 +137,18 @@ class BinaryScore:
             self.tn += not label
 
     def report(self) -> dict[str, Any]:
-        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        fpr = self.fp / (self.fp + self.tn) if self.fp + self.tn else 0.0
+        """The figures; a rate with nothing to count (recall on a source of benign rows
+        only, the false-positive rate on attacks only) is null, not 0."""
+        precision = _ratio(self.tp, self.tp + self.fp)
+        recall = _ratio(self.tp, self.tp + self.fn)
+        f1: float | None = None
+        if recall is not None:   # positives exist; none predicted is an F1 of 0
+            f1 = (round(2 * precision * recall / (precision + recall), 4)
+                  if precision and recall else 0.0)
         return {"rows": self.tp + self.fp + self.tn + self.fn, "tp": self.tp, "fp": self.fp,
-                "tn": self.tn, "fn": self.fn, "precision": round(precision, 4),
-                "recall": round(recall, 4), "f1": round(f1, 4),
-                "false_positive_rate": round(fpr, 4)}
+                "tn": self.tn, "fn": self.fn, "precision": precision, "recall": recall,
+                "f1": f1, "false_positive_rate": _ratio(self.fp, self.fp + self.tn)}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

@@ -59,6 +59,8 @@ _PLACE_BEFORE = re.compile(
     r"town of|grew up in|in|at|to)\s+$")
 _PERSONAL = re.compile(r"\b(?:i|i'm|me|my|we|our|us|you|your|visit|trip|travel\w*|"
                        r"coming|going|flew|fly|moved|live\w*|born|from)\b")
+_IN_PLACE = re.compile(r"(?:\b(?:in|near|around|outside)\s+|\b(?:city|town|location|"
+                       r"country|destination|place|region|origin)['\"]?\s*[:=]\s*['\"]?)$")
 _STRONG_PLACE = re.compile(
     r"(?:live in|lives in|lived in|living in|flew to|fly to|travel to|travelling to|"
     r"traveling to|moved to|moved from|from|born in|based in|located in|trip to|visiting|"
@@ -193,7 +195,11 @@ class NameFinder:
         if len(words) == 3 and len(words[1].rstrip(".")) == 1 and _name_like(words[0]) \
                 and _name_like(words[2]):
             return Finding("PERSON", start, end, 0.8, "name with a middle initial")
-        if place and not first:
+        # one word that is both a known place and a given name ("Paris", "Florence",
+        # "Austin") right after "in" ("weather in Paris"), a place-named field
+        # ({"city": "Paris"}) or a strong place cue is the place
+        if place and (not first or (len(words) == 1 and (
+                _IN_PLACE.search(before) or _STRONG_PLACE.search(before)))):
             return Finding("LOCATION", start, end,
                            self._place_score(text, start, end, before), "known place")
         if _STRONG_PLACE.search(before) and not (first and len(words) > 1):

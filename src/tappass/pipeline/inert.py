@@ -55,7 +55,9 @@ def override_warnings(overrides: Overrides) -> list[str]:
     out = [_step_warning(path, step, options) for (path, step), options in touched.items()]
     if overrides.policy.get("require_human_approval"):
         out.append("overrides.policy.require_human_approval: human approval is not "
-                   f"implemented in this version; {NO_EFFECT}")
+                   "implemented in this version; classify_data records a require_approval "
+                   "decision for the listed levels, and with mode=enforce the request is "
+                   "refused (403) until approvals are")
     return out
 
 

@@ -23,7 +23,8 @@ from tappass.pipeline.step import Category, Phase
 OFFLINE_CATEGORIES = frozenset({Category.DATA_PROTECTION, Category.THREAT_DETECTION,
                                 Category.CLASSIFY_AND_PREPARE})
 NEEDS_SERVICES = frozenset({"validate_input", "adaptive_thresholds", "inspect_images",
-                            "pii_tokenization"})
+                            "pii_tokenization", "pii_restore", "taint_tracking",
+                            "classify_data"})   # sessions, the pipeline's policy, results
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,13 +108,16 @@ ScanCheck = Literal["path_traversal", "sql_injection", "ssrf", "shell_metacharac
                     "pii", "secrets", "injection", "hidden_instructions"]
 
 
+OUTBOUND_TOOLS = ["*send*", "*mail*", "*post*", "*upload*", "*share*", "*publish*",
+                  "*webhook*", "*http*", "*message*", "*reply*", "*forward*"]
+
+
 class ToolCallScanOptions(Detector):
     checks: list[ScanCheck] = ["path_traversal", "sql_injection", "ssrf",
                                "shell_metacharacters", "pii", "secrets", "injection",
                                "hidden_instructions"]
     outbound_tools: list[str] = Field(
-        default=["*send*", "*mail*", "*post*", "*upload*", "*share*", "*publish*",
-                 "*webhook*", "*http*", "*message*", "*reply*", "*forward*"],
+        default=OUTBOUND_TOOLS,
         description="tools whose arguments leave the organisation: personal data is refused")
     scan_results: bool = True
 
@@ -221,17 +224,94 @@ class InjectionOptions(Detector):
         return value
 
 
-class CodeExecutionOptions(Detector):
-    languages: list[str] = []
+ThreatAction = Literal["block", "flag"]
+CodeFamily = Literal["shell", "python", "powershell", "javascript", "php", "sql", "java",
+                     "dotnet", "yaml"]
+
+
+class ThreatOptions(Detector):
+    """Shared by the threat-detection steps: a finding at or above the sensitivity's score
+    blocks the request (403) or, with `action: flag`, is only recorded."""
+
+    action: ThreatAction = Field(default="block", description=(
+        "block: refuse the request (403) or the answer; flag: record the findings only"))
+
+
+def _domains(value: list[str]) -> list[str]:
+    from tappass.detect.threats.urls import normalize_domain
+
+    for item in value:
+        if not normalize_domain(item):
+            raise ValueError(f"allowed_domains entry {item!r} names no domain; write a domain "
+                             "(example.com), a wildcard (*.example.com) or a URL")
+    return value
+
+
+class CodeExecutionOptions(ThreatOptions):
+    languages: list[CodeFamily] = Field(default=[], description=(
+        "only these language families count (empty: all)"))
+
+
+MEDIA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "audio/wav",
+               "audio/mpeg", "application/pdf"]
 
 
 class MultimodalOptions(StepOptions):
-    allowed_types: list[str] = ["image/png", "image/jpeg", "image/gif", "image/webp"]
-    max_items: int = Field(default=20, ge=0)
+    action: ThreatAction = "block"
+    allowed_types: list[str] = Field(default=MEDIA_TYPES, description=(
+        "media types accepted in image, audio and file parts (checked against magic bytes)"))
+    max_items: int = Field(default=20, ge=0, description="image, audio and file parts per request")
+    max_bytes: int = Field(default=20_000_000, ge=1, description="largest decoded part, bytes")
+    allow_remote: bool = Field(default=True, description="accept parts given by http(s) URL")
+    allow_file_ids: bool = Field(default=True, description="accept provider file ids")
+    allowed_domains: list[str] = Field(default=[], description=(
+        "hosts remote media may come from (empty: any host that is not an exfiltration "
+        "endpoint)"))
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _lower_types(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
 
 
-class ExfiltrationOptions(Detector):
-    allowed_domains: list[str] = []
+TaintLabel = Literal["PII", "SECRET", "CONFIDENTIAL", "EXTERNAL"]
+
+
+class SinkRule(StepOptions):
+    """Where a labelled value must not go: `output` (anywhere in the answer),
+    `outbound_call` (the arguments of an outbound tool call), `tool_call` (a tool call the
+    labelled text named: for EXTERNAL, a tool result that instructed the call)."""
+
+    label: TaintLabel
+    sink: Literal["output", "outbound_call", "tool_call"]
+    action: Literal["flag", "block"] = "flag"
+
+
+class TaintOptions(Detector):
+    sinks: list[SinkRule] = Field(default=[
+        SinkRule(label="SECRET", sink="output", action="block"),
+        SinkRule(label="PII", sink="outbound_call", action="flag"),
+        SinkRule(label="EXTERNAL", sink="tool_call", action="flag")],
+        description="label -> where it must not appear, and whether that flags or blocks")
+    outbound_tools: list[str] = Field(
+        default=OUTBOUND_TOOLS, description="tools whose arguments leave the organisation "
+        "(glob patterns over the tool name, case-insensitive)")
+
+
+class ExfiltrationOptions(ThreatOptions):
+    allowed_domains: list[str] = Field(default=[], description=(
+        "domains (and their subdomains) data may be sent to; a URL is accepted and reduced "
+        "to its host. When set, every other URL is reported"))
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
 
 
 class ClassifyOptions(StepOptions):
@@ -247,8 +327,19 @@ class ValidateInputOptions(StepOptions):
     block_null_bytes: bool = True
 
 
-class InspectImagesOptions(StepOptions):
-    ocr: bool = True
+class InspectImagesOptions(ThreatOptions):
+    ocr: bool = Field(default=False, description="text in the pixels; not in this version")
+    max_bytes: int = Field(default=20_000_000, ge=1,
+                           description="larger images are not read (detect_multimodal_content "
+                                       "limits sizes)")
+
+    @field_validator("ocr")
+    @classmethod
+    def _no_ocr(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("OCR is not available in this version: inspect_images reads the "
+                             "text in image metadata and SVG markup only; set ocr: false")
+        return value
 
 
 class AdaptiveOptions(StepOptions):
@@ -333,8 +424,24 @@ class EscalationOptions(StepOptions):
                              "risk that escalates (a blocked request adds up to 1)")
 
 
-class ArtifactOptions(StepOptions):
-    require_signature: bool = False
+class ArtifactOptions(ThreatOptions):
+    require_signature: bool = Field(default=False, description="not in this version")
+    allowed_domains: list[str] = Field(default=[], description=(
+        "domains links may point to (empty: check_exfiltration's allowed_domains in the same "
+        "pipeline)"))
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        return _domains(value)
+
+    @field_validator("require_signature")
+    @classmethod
+    def _no_signatures(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("signed artifacts are not supported in this version; set "
+                             "require_signature: false")
+        return value
 
 
 class CostTrackingOptions(StepOptions):
@@ -358,13 +465,13 @@ OPTIONS: dict[str, type[StepOptions]] = {
     "pii_tokenization": PiiTokenizationOptions,
     "pii_restore": NoOptions,
     "detect_secrets": SecretsOptions,
-    "taint_tracking": Detector,
+    "taint_tracking": TaintOptions,
     "detect_business_data": BusinessDataOptions,
     "detect_infrastructure_data": InfrastructureOptions,
     "detect_prompt_injection": InjectionOptions,
     "detect_unicode_tricks": Detector,
-    "detect_shell_bleed": Detector,
-    "detect_privilege_escalation": Detector,
+    "detect_shell_bleed": ThreatOptions,
+    "detect_privilege_escalation": ThreatOptions,
     "detect_code_execution": CodeExecutionOptions,
     "detect_multimodal_content": MultimodalOptions,
     "check_exfiltration": ExfiltrationOptions,

@@ -44,35 +44,53 @@ def replace_values(text: str, findings: Sequence[Finding],
 
 def rewrite_messages(messages: list[dict[str, Any]],
                      rewrite: Callable[[int, str], str]) -> list[dict[str, Any]]:
-    """Copies of `messages` with text number i replaced by `rewrite(i, text)`."""
+    """`messages` with text number i replaced by `rewrite(i, text)`: a changed message or
+    part is a new object, an unchanged one is shared, none is modified in place."""
     index = 0
     out: list[dict[str, Any]] = []
     for message in messages:
         content = message.get("content")
         if isinstance(content, str):
-            message = {**message, "content": rewrite(index, content)}
+            new = rewrite(index, content)
             index += 1
+            if new != content:
+                message = {**message, "content": new}
         elif isinstance(content, list):
             parts = []
             for part in content:
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    part = {**part, "text": rewrite(index, part["text"])}
+                    new = rewrite(index, part["text"])
                     index += 1
+                    if new != part["text"]:
+                        part = {**part, "text": new}
                 parts.append(part)
-            message = {**message, "content": parts}
+            if any(a is not b for a, b in zip(parts, content, strict=True)):
+                message = {**message, "content": parts}
         out.append(message)
     return out
 
 
-def answer_texts(response: dict[str, Any]) -> list[str]:
-    """The texts of a chat completion: each choice's content and tool-call arguments."""
-    out: list[str] = []
+def answer_parts(response: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The texts of a chat completion, each with whether it is a tool call's arguments
+    (JSON): each choice's content, then its tool calls' arguments."""
+    out: list[tuple[str, bool]] = []
     for message in _messages(response):
         if isinstance(message.get("content"), str):
-            out.append(message["content"])
+            out.append((message["content"], False))
         for call in _tool_calls(message):
-            out.append(call["function"]["arguments"])
+            out.append((call["function"]["arguments"], True))
     return out
+
+
+def answer_tool_calls(response: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, arguments) of every tool call in a chat completion."""
+    return [(str(call["function"].get("name", "")), call["function"]["arguments"])
+            for message in _messages(response) for call in _tool_calls(message)]
+
+
+def answer_texts(response: dict[str, Any]) -> list[str]:
+    """The texts of a chat completion: each choice's content and tool-call arguments."""
+    return [text for text, _ in answer_parts(response)]
 
 
 def rewrite_answer(response: dict[str, Any],

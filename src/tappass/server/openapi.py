@@ -15,7 +15,7 @@ from starlette.routing import Route
 from tappass._version import __version__
 from tappass.server.responses import JSON
 
-_PUBLIC = ("/health", "/openapi.json", "/.well-known/")
+_PUBLIC = ("/health", "/openapi.json", "/.well-known/", "/v1/audit/pubkey")
 _AGENT = ("/v1/chat/completions", "/v1/messages", "/v1/models", "/v1/tools/govern")
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}

@@ -137,6 +137,12 @@ class Store(Protocol):
     async def query_audit(self, query: AuditQuery) -> list[dict[str, Any]]:
         """Events matching the query, newest first."""
 
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(row position, event) of up to `limit` events after `after_position`, in write
+        order (oldest first), matching the query's filters (its `limit` is ignored). Pages
+        through the whole trail for exports, chain verification and metrics."""
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         """Total `cost_usd` of the agent's events at or after `since`."""
 

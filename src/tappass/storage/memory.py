@@ -203,6 +203,15 @@ class MemoryStore:
         matching.sort(key=lambda event: (event.row.ts, event.seq), reverse=True)
         return [loads(event.row.body) for event in matching[: query_limit(query)]]
 
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        self._check_open()
+        query = query or AuditQuery()
+        matching = [event for event in self._events
+                    if event.seq > after_position and _matches(event.row, query)]
+        matching.sort(key=lambda event: event.seq)
+        return [(event.seq, loads(event.row.body)) for event in matching[: max(limit, 0)]]
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         self._check_open()
         since = to_utc(since)

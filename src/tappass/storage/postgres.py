@@ -284,6 +284,18 @@ class PostgresStore:
             rows = await conn.fetch(sql, *params)
         return [loads(row["body"]) for row in rows]
 
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        conditions = [("seq >", after_position), *audit_conditions(query or AuditQuery())]
+        where = " AND ".join(f"{condition} ${number}"
+                             for number, (condition, _) in enumerate(conditions, 1))
+        params = [value for _, value in conditions] + [max(limit, 0)]
+        sql = (f"SELECT seq, body FROM audit_events WHERE {where} "
+               f"ORDER BY seq LIMIT ${len(params)}")
+        async with self._connection("page audit events") as conn:
+            rows = await conn.fetch(sql, *params)
+        return [(row["seq"], loads(row["body"])) for row in rows]
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         async with self._connection("sum cost") as conn:
             total = await conn.fetchval("SELECT COALESCE(SUM(cost_usd), 0.0) FROM audit_events "

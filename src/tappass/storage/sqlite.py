@@ -277,6 +277,16 @@ class SqliteStore:
                                  "ORDER BY ts DESC, seq DESC LIMIT ?", params)
         return [loads(row["body"]) for row in rows]
 
+    async def audit_page(self, after_position: int, limit: int,
+                         query: AuditQuery | None = None) -> list[tuple[int, dict[str, Any]]]:
+        conditions = [("seq >", after_position), *audit_conditions(query or AuditQuery())]
+        where = " AND ".join(f"{condition} ?" for condition, _ in conditions)
+        params = [_param(value) for _, value in conditions] + [max(limit, 0)]
+        rows = await self._fetch("page audit events",
+                                 f"SELECT seq, body FROM audit_events WHERE {where} "
+                                 "ORDER BY seq LIMIT ?", params)
+        return [(row["seq"], loads(row["body"])) for row in rows]
+
     async def sum_cost(self, agent: str, since: datetime) -> float:
         rows = await self._fetch("sum cost",
                                  "SELECT COALESCE(SUM(cost_usd), 0.0) AS total FROM audit_events "

@@ -80,7 +80,7 @@ class DataDetectionStep(ABC):
         scan = answer_scan(ctx) if answer else ctx.request_scan()
         if scan is None:
             return None  # a streamed answer is governed as it passes (govern_text)
-        per_text = self._findings(scan)
+        per_text = self.findings(scan)
         found = tuple(f for findings in per_text for f in findings)
         if not found:
             return None
@@ -94,7 +94,7 @@ class DataDetectionStep(ABC):
 
     def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
         """The same decision as `run`, on pieces of a streamed answer."""
-        per_text = self._findings(scan)
+        per_text = self.findings(scan)
         found = tuple(f for findings in per_text for f in findings)
         if not found:
             return None
@@ -111,7 +111,8 @@ class DataDetectionStep(ABC):
                                       f"{where}: {types}")
         return Action.FLAG, f"{self.what} in the {where}: {types}"
 
-    def _findings(self, scan: Scan) -> PerText:
+    def findings(self, scan: Scan) -> PerText:
+        """Per text of `scan`, the findings this step's options keep (detectors shared)."""
         base = scan.findings(self._name, self._detector)
         if self._custom is not None:
             extra = scan.findings(self._custom_name, self._custom)

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from tappass.detect.pii import CustomPii, PiiDetector, PiiPolicy, custom_finder
 from tappass.detect.scan import Scan
 from tappass.pipeline.options import PiiOptions
+from tappass.pipeline.rewrite import replace_spans, rewrite_answer, rewrite_messages
 from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
+from tappass.pipeline.steps._data_detection import answer_scan
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -35,7 +37,7 @@ class DetectPii:
     # the most characters one finding spans (an address reads up to 100 characters before
     # its number and 60 after); a stream never cuts inside a whitespace-free run anyway
     stream_window = 192
-    stream_arguments = False  # as for whole answers: the content, not tool arguments
+    stream_arguments = True   # as for whole answers: content and tool-call arguments
 
     Options = PiiOptions
 
@@ -65,25 +67,16 @@ class DetectPii:
         if action == "off":
             return None
         answer = ctx.response is not None or ctx.chunks is not None
-        if answer and ctx.response is None:
+        scan = answer_scan(ctx) if answer else ctx.request_scan()
+        if scan is None:
             return None  # a streamed answer is governed as it passes (govern_text)
-        scan = Scan(answer_texts(ctx.response)) if answer else ctx.request_scan()
         per_text = self.findings(scan)
         flat = tuple(f for findings in per_text for f in findings)
         if not flat:
             return None
-        where = "response" if answer else "request"
-        decision = _decision(action, flat, where)
+        decision = _decision(action, flat, "response" if answer else "request")
         if decision.action is Action.TRANSFORM:
-            masked = [mask(text, findings, redact=action == "redact")
-                      for text, findings in zip(scan.texts, per_text, strict=True)]
-            if answer:
-                ctx.response = rewrite_answer(ctx.response, masked)
-                ctx.response_bytes = None
-            else:
-                ctx.body = {**ctx.body, "messages": rewrite_messages(ctx.body["messages"],
-                                                                      masked)}
-                ctx.rescan()
+            _mask(ctx, per_text, answer, redact=action == "redact")
         return decision
 
     def stream_hold(self, text: str) -> int:
@@ -99,8 +92,9 @@ class DetectPii:
         if not flat:
             return None
         decision = _decision(action, flat, "response")
+        label = _redacted if action == "redact" else _typed
         return TextVerdict(decision.action, decision.reason, per_text,
-                           _redacted if action == "redact" else _masked)
+                           lambda finding, _value: label(finding))
 
 
 def _decision(action: str, flat: tuple[Finding, ...], where: str) -> Decision:
@@ -114,80 +108,39 @@ def _decision(action: str, flat: tuple[Finding, ...], where: str) -> Decision:
     return Decision(Action.FLAG, f"PII detected in {where}; left to pii_tokenization", flat)
 
 
-def _masked(finding: Finding, value: str) -> str:
-    return f"[{finding.type}]"
-
-
-def _redacted(finding: Finding, value: str) -> str:
-    return REDACTED
-
-
 def _with_custom(options: PiiOptions) -> list[str] | None:
     if options.entities is None:
         return None
     return [*options.entities, *(c.name.upper() for c in options.custom_patterns)]
 
 
+def _mask(ctx: Context, per_text: list[list[Finding]], answer: bool, *,
+          redact: bool) -> None:
+    """Replace each finding with `[TYPE]` (or `[REDACTED]`) in copies of the request's
+    messages or of the answer (content and tool-call arguments); later steps see the result."""
+    def rewrite(index: int, text: str) -> str:
+        findings = per_text[index] if index < len(per_text) else ()
+        return mask(text, findings, redact=redact)
+
+    if answer:
+        assert ctx.response is not None
+        ctx.response = rewrite_answer(ctx.response, rewrite)
+        ctx.response_bytes = None     # the server serialises the rewritten answer
+    else:
+        ctx.body = {**ctx.body, "messages": rewrite_messages(ctx.body["messages"], rewrite)}
+        ctx.rescan()
+
+
 def mask(text: str, findings: Sequence[Finding], *, redact: bool = False) -> str:
     """`text` with each finding's span replaced by `[TYPE]` (or `[REDACTED]`)."""
     if not findings:
         return text
-    out: list[str] = []
-    pos = 0
-    for finding in findings:  # sorted and non-overlapping
-        start, end = finding.start or 0, finding.end or 0
-        out.append(text[pos:start])
-        out.append(REDACTED if redact else f"[{finding.type}]")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+    return replace_spans(text, findings, _redacted if redact else _typed)
 
 
-def rewrite_messages(messages: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]:
-    """New message objects with their text parts taken from `texts`, in `Context.texts()`
-    order; messages and parts that do not change are shared, never modified."""
-    feed = iter(texts)
-    out: list[dict[str, Any]] = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            new = next(feed)
-            out.append(message if new == content else {**message, "content": new})
-        elif isinstance(content, list):
-            parts = [_rewrite_part(part, feed) for part in content]
-            changed = any(a is not b for a, b in zip(parts, content, strict=True))
-            out.append({**message, "content": parts} if changed else message)
-        else:
-            out.append(message)
-    return out
+def _typed(finding: Finding) -> str:
+    return f"[{finding.type}]"
 
 
-def _rewrite_part(part: Any, feed: Any) -> Any:
-    if isinstance(part, dict) and isinstance(part.get("text"), str):
-        new = next(feed)
-        return part if new == part["text"] else {**part, "text": new}
-    return part
-
-
-def answer_texts(response: dict[str, Any] | None) -> list[str]:
-    """The text of each choice's message in a chat completion."""
-    out: list[str] = []
-    for choice in (response or {}).get("choices") or ():
-        message = choice.get("message") if isinstance(choice, dict) else None
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            out.append(content)
-    return out
-
-
-def rewrite_answer(response: dict[str, Any] | None, texts: list[str]) -> dict[str, Any] | None:
-    if response is None:
-        return None
-    feed = iter(texts)
-    choices = []
-    for choice in response.get("choices") or ():
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            choice = {**choice, "message": {**message, "content": next(feed)}}
-        choices.append(choice)
-    return {**response, "choices": choices}
+def _redacted(finding: Finding) -> str:
+    return REDACTED
