@@ -337,7 +337,12 @@ ANSWER = (f"Dear team, {FILLER[:300]} the new key is {TOKEN} and mail {EMAIL} wh
           f"{FILLER[:250]}call +44 20 7946 0958 if it fails. Regards, ops.")
 
 
-async def test_any_chunking_gives_the_answer_the_whole_path_gives(gateway: Gateway) -> None:
+async def test_any_chunking_gives_the_answer_the_whole_path_gives() -> None:
+    async for gateway in gateway_with(rate_limit_rpm=100_000):   # one request per cut
+        await _every_chunking(gateway)
+
+
+async def _every_chunking(gateway: Gateway) -> None:
     script(gateway, [ANSWER])
     key = await add_agent(gateway)
     whole = (await gateway.chat(key, "hi", model="tappass/echo")).json()
