@@ -8,6 +8,9 @@ the response complete (inside `data_received`, so the client's task scheduling i
 it). The client does the same work per request for every target, so its cost cancels in
 "gateway minus direct".
 
+For streams, the time to first token is also taken: from the same start to the first body
+bytes that carry a content delta (`"delta":{"content":`; the role chunk does not count).
+
 A request is an error when the status is not 200, the body fails the cell's check
 (`body_marker` for JSON, the `data: [DONE]` ending for streams), the connection breaks,
 or no answer comes within `timeout` seconds. Errors are counted, never dropped.
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 import httptools
 
 STREAM_END = b"data: [DONE]\n\n"
+CONTENT_DELTA = b'"delta":{"content":'
 PRIME_PER_CONNECTION = 3
 
 
@@ -44,6 +48,7 @@ class Target:
 @dataclass(slots=True)
 class CellResult:
     latencies_ns: list[int] = field(default_factory=list)
+    first_token_ns: list[int] = field(default_factory=list)   # streams only
     errors: Counter[str] = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
     wall_s: float = 0.0
@@ -74,6 +79,7 @@ class ClientProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[tuple[int, int, bytes]] | None = None
         self._body: list[bytes] = []
         self._start = 0
+        self.first_token_ns = 0   # of the request in flight; 0 until a content delta came
         self.reusable = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -84,6 +90,7 @@ class ClientProtocol(asyncio.Protocol):
         assert self._transport is not None and self._waiter is None
         self._waiter = waiter = asyncio.get_running_loop().create_future()
         self._body = []
+        self.first_token_ns = 0
         self._start = time.perf_counter_ns()
         self._transport.write(request)
         return waiter
@@ -95,6 +102,8 @@ class ClientProtocol(asyncio.Protocol):
             self._fail(ConnectionError(f"bad HTTP response: {exc}"))
 
     def on_body(self, body: bytes) -> None:
+        if not self.first_token_ns and CONTENT_DELTA in body:
+            self.first_token_ns = time.perf_counter_ns() - self._start
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -165,6 +174,8 @@ async def _worker(target: Target, quota: list[int], result: CellResult, timeout:
         kind, elapsed, body = await _one(conn, target, timeout)
         if kind is None:
             result.latencies_ns.append(elapsed)
+            if target.stream:
+                result.first_token_ns.append(conn.first_token_ns or elapsed)
         else:
             result.error(kind, body[:200].decode("utf-8", "replace"))
     conn.close()

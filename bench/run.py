@@ -4,7 +4,8 @@ One command (`make bench`, or `.venv/bin/python bench/run.py`): starts the fixed
 upstream (`bench/upstream.py`) and the gateway (`python -m tappass up --storage memory`) as
 subprocesses on free loopback ports, registers one agent per preset, warms up, then for
 each concurrency measures the direct cell (client -> upstream) and one gateway cell per
-preset (client -> gateway -> upstream), plus a streaming pair at concurrency 1. The load
+preset (client -> gateway -> upstream), plus streaming cells at concurrency 1 (direct,
+starter, standard; with the time to first token beside the whole stream's time). The load
 generator (`bench/loadgen.py`) runs in this process, apart from both servers.
 
 Cells are measured in rounds: every round runs every cell once, in a rotated order, so
@@ -69,6 +70,7 @@ GOALS = (
     ("starter_c1_added_p50_ms_later", "starter", 1, "added_p50_ms", "<=", 0.5),
     ("starter_c10_gateway_rps_later", "starter", 10, "gateway_rps", ">=", 1800.0),
     ("regulated_c1_added_p50_ms_later", "regulated", 1, "added_p50_ms", "<=", 5.0),
+    ("standard_stream_added_ttft_p50_ms", "standard-stream", 1, "added_ttft_p50_ms", "<=", 5.0),
 )
 # `--core`: the steps that ran (verdict allow) at 98a5a7d, the commit before the hardening
 # and the detection steps; every other step of the preset is disabled in the bench agents'
@@ -76,6 +78,7 @@ GOALS = (
 CORE_STEPS = frozenset({"validate_input", "rate_limit", "budget_enforcement", "model_routing",
                         "llm_call", "cost_tracking", "debug_logging"})
 CORE_PREFIX = "bench-core-"
+STREAM_PRESETS = ("starter", "standard")
 
 
 class BenchError(RuntimeError):
@@ -382,6 +385,7 @@ class Samples:
     """Everything measured for one cell, round by round."""
 
     latencies_ms: list[float] = field(default_factory=list)
+    first_token_ms: list[float] = field(default_factory=list)
     round_p50_ms: list[float] = field(default_factory=list)
     round_rps: list[float] = field(default_factory=list)
     requests: int = 0
@@ -403,6 +407,7 @@ class Samples:
         if cpu_s is not None and result.sent:
             self.round_cpu_us.append(cpu_s / result.sent * 1e6)
         self.latencies_ms.extend(values)
+        self.first_token_ms.extend(ns / 1e6 for ns in result.first_token_ns)
         if values:
             self.round_p50_ms.append(statistics.median(values))
         if result.wall_s > 0:
@@ -445,7 +450,9 @@ def make_targets(upstream: Server, gateways: list[GatewayRun],
     pid = upstream.process.pid
     host, port, raw = build_request(direct_url, body, upstream_auth)
     targets = {"direct": (Target("direct", host, port, raw, COMPLETION_MARKER), pid)}
-    if stream and any("starter" in gw.keys for gw in gateways):
+    streamed = [p for p in STREAM_PRESETS if any(p in gw.keys for gw in gateways)] if stream \
+        else []
+    if streamed:
         host, port, raw = build_request(direct_url, sbody, upstream_auth)
         targets["direct-stream"] = (Target("direct-stream", host, port, raw, STREAM_MARKER,
                                            True), pid)
@@ -456,10 +463,12 @@ def make_targets(upstream: Server, gateways: list[GatewayRun],
             label = cell_label(preset, gw.name)
             host, port, raw = build_request(gateway_url, body, {"authorization": f"Bearer {key}"})
             targets[label] = (Target(label, host, port, raw, COMPLETION_MARKER), pid)
-        if stream and "starter" in gw.keys:
-            label = cell_label("starter-stream", gw.name)
+        for preset in streamed:
+            if preset not in gw.keys:
+                continue
+            label = cell_label(f"{preset}-stream", gw.name)
             host, port, raw = build_request(gateway_url, sbody,
-                                            {"authorization": f"Bearer {gw.keys['starter']}"})
+                                            {"authorization": f"Bearer {gw.keys[preset]}"})
             targets[label] = (Target(label, host, port, raw, STREAM_MARKER, True), pid)
     return targets
 
@@ -576,6 +585,8 @@ def cell_stats(s: Samples) -> dict[str, Any]:
         "requests": s.requests, "ok": len(s.latencies_ms),
         "errors": sum(s.errors.values()), "error_kinds": dict(s.errors),
         "error_samples": s.error_samples,
+        "ttft_p50_ms": _r(statistics.median(s.first_token_ms) if s.first_token_ms else None),
+        "ttft_p99_ms": _r(percentile(s.first_token_ms, 99)),
         "round_p50_ms": [_r(v) for v in s.round_p50_ms],
         "round_p50_spread_pct": _r(spread),
         "server_cpu_us_per_request": _r(cpu_us),
@@ -594,7 +605,7 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
     """One row per (gateway, preset, concurrency[, stream]): direct, gateway and added."""
     rows = []
     pairs = [(p, c, False, "direct", p) for c in concurrencies for p in presets]
-    pairs += [("starter", 1, True, "direct-stream", "starter-stream")]
+    pairs += [(p, 1, True, "direct-stream", f"{p}-stream") for p in STREAM_PRESETS]
     for name in gateways:
         for preset, c, stream, direct_label, kind in pairs:
             gateway_label = cell_label(kind, name)
@@ -606,6 +617,7 @@ def build_rows(samples: dict[tuple[str, int], Samples], presets: list[str],
                 "gateway_name": name, "preset": preset, "concurrency": c, "stream": stream,
                 "added_p50_ms": _minus(gateway["p50_ms"], direct["p50_ms"]),
                 "added_p99_ms": _minus(gateway["p99_ms"], direct["p99_ms"]),
+                "added_ttft_p50_ms": _minus(gateway["ttft_p50_ms"], direct["ttft_p50_ms"]),
                 "gateway_rps": gateway["rps"], "direct_rps": direct["rps"],
                 "gateway_cpu_us_per_request": gateway["server_cpu_us_per_request"],
                 "gateway_cpu_us_round_median": gateway["server_cpu_us_per_request_round_median"],
@@ -647,9 +659,10 @@ def comparison(rows: list[dict[str, Any]], gateways: list[str]) -> list[dict[str
 def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The goals, for the last gateway listed (the candidate when comparing)."""
     out = {}
-    for name, preset, c, key, op, limit in GOALS:
+    for name, cell, c, key, op, limit in GOALS:
+        preset, _, stream = cell.partition("-")
         row = next((r for r in reversed(rows) if r["preset"] == preset
-                    and r["concurrency"] == c and not r["stream"]), None)
+                    and r["concurrency"] == c and r["stream"] == bool(stream)), None)
         value = row[key] if row else None
         met = None if value is None else (value <= limit if op == "<=" else value >= limit)
         out[name] = {"value": value, "goal": f"{op} {limit}", "met": met}
@@ -660,7 +673,7 @@ def summary_lines(rows: list[dict[str, Any]],
                   compared: list[dict[str, Any]] | None = None) -> list[str]:
     head = (f"{'gateway':<10}{'preset':<10}{'c':>3} {'stream':<7}{'added p50':>10}"
             f"{'added p99':>10}{'gw p50':>9}{'dir p50':>9}{'gw req/s':>10}{'dir req/s':>10}"
-            f"{'cpu us/req':>11}{'errors':>7}")
+            f"{'cpu us/req':>11}{'errors':>7}{'added ttft':>11}")
     lines = [head]
     for r in rows:
         lines.append(f"{r['gateway_name']:<10}{r['preset']:<10}{r['concurrency']:>3} "
@@ -668,7 +681,8 @@ def summary_lines(rows: list[dict[str, Any]],
                      f"{_fmt(r['added_p50_ms']):>10}{_fmt(r['added_p99_ms']):>10}"
                      f"{_fmt(r['gateway']['p50_ms']):>9}{_fmt(r['direct']['p50_ms']):>9}"
                      f"{_fmt(r['gateway_rps'], 1):>10}{_fmt(r['direct_rps'], 1):>10}"
-                     f"{_fmt(r['gateway_cpu_us_per_request'], 0):>11}{r['errors']:>7}")
+                     f"{_fmt(r['gateway_cpu_us_per_request'], 0):>11}{r['errors']:>7}"
+                     f"{_fmt(r['added_ttft_p50_ms']) if r['stream'] else '':>11}")
     for e in compared or []:
         lines.append(f"{e['gateway_name']}/{e['baseline']} {e['preset']} c={e['concurrency']}"
                      f"{' stream' if e['stream'] else ''}: added p50 x"

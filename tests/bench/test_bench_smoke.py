@@ -58,8 +58,11 @@ def test_every_preset_and_concurrency_is_reported(report: dict[str, Any]) -> Non
                 for key in STATS:
                     assert _is_number(row[side][key]), (preset, c, side, key)
                 assert row[side]["ok"] == row[side]["requests"] == 30
-    stream = _row(report, "starter", 1, stream=True)
-    assert _is_number(stream["added_p50_ms"])
+    for preset in ("starter", "standard"):
+        stream = _row(report, preset, 1, stream=True)
+        assert _is_number(stream["added_p50_ms"]) and _is_number(stream["added_ttft_p50_ms"])
+        assert stream["gateway"]["ttft_p50_ms"] <= stream["gateway"]["p99_ms"]
+    assert "standard_stream_added_ttft_p50_ms" in report["goals"]
 
 
 def test_no_request_failed(report: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ import yaml
 from tappass.errors import ConfigError
 from tappass.pipeline.options import validate_options
 from tappass.pipeline.registry import StepSpec, get_spec, load_class
-from tappass.pipeline.step import Phase
+from tappass.pipeline.step import GovernsText, Phase
 
 PRESET_NAMES = ("starter", "standard", "regulated")
 
@@ -48,6 +48,7 @@ class Entry:
     spec: StepSpec
     phase: Phase
     step: Any | None
+    governs_text: bool = False   # the step governs streamed text (`GovernsText`), known once
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,8 @@ def _build(config: StepConfig, phase: Phase, index: int, services: Any) -> Entry
                                f"steps.{phase.value}[{index}] ({spec.id}).options")
     if not spec.available:
         return Entry(spec, phase, None)
-    return Entry(spec, phase, load_class(spec.id)(options, services))
+    step = load_class(spec.id)(options, services)
+    return Entry(spec, phase, step, isinstance(step, GovernsText))
 
 
 def compile_pipeline(definition: PipelineDefinition, services: Any) -> Pipeline:

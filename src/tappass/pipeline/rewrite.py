@@ -18,6 +18,13 @@ Label = Callable[[Finding], str]
 
 def replace_spans(text: str, findings: Sequence[Finding], label: Label) -> str:
     """`text` with each finding's span replaced by `label(finding)`; overlaps merged."""
+    return replace_values(text, findings, lambda finding, _value: label(finding))
+
+
+def replace_values(text: str, findings: Sequence[Finding],
+                   label: Callable[[Finding, str], str]) -> str:
+    """`text` with each finding's span replaced by `label(finding, the text it spans)`;
+    overlaps merged into the first."""
     spans = sorted((f.start, f.end, f) for f in findings
                    if f.start is not None and f.end is not None)
     out: list[str] = []
@@ -29,7 +36,7 @@ def replace_spans(text: str, findings: Sequence[Finding], label: Label) -> str:
             start = cursor
         else:
             out.append(text[cursor:start])
-            out.append(label(finding))
+            out.append(label(finding, text[start:end]))
         cursor = end
     out.append(text[cursor:])
     return "".join(out)

@@ -5,17 +5,20 @@ enforce stops at the first blocking decision, observe records it as `would_block
 on, off skips governance steps (the call and its accounting still run). A registered step
 with no implementation is recorded as `unavailable`, never silently skipped. A step that
 raises fails the request closed with StepError; provider failures pass through as
-ProviderError so the server can answer 502/504.
+ProviderError so the server can answer 502/504. The steps that governed a streamed answer
+as it passed are not run again at its end: their outcome over the stream is recorded in
+their place (`streamed`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tappass.errors import ProviderError, StepError
 from tappass.pipeline.context import Context, StepResult
-from tappass.pipeline.step import Decision, Phase, Verdict
+from tappass.pipeline.step import Action, Decision, Phase, Verdict
 
 _perf = time.perf_counter
 
@@ -30,7 +33,8 @@ def _ms(start: float) -> float:
     return round((_perf() - start) * 1000, 3)
 
 
-async def run_phase(ctx: Context, phase: Phase) -> Block | None:
+async def run_phase(ctx: Context, phase: Phase,
+                    streamed: Mapping[str, StepResult] | None = None) -> Block | None:
     """Run the steps of `phase`; return the enforced block, if any."""
     record = ctx.results.append
     mode_off = ctx.mode == "off"
@@ -43,6 +47,12 @@ async def run_phase(ctx: Context, phase: Phase) -> Block | None:
             continue
         if mode_off and spec.governance:
             record(StepResult(spec.id, phase, Verdict.SKIPPED, 0.0, "mode=off"))
+            continue
+        if streamed and spec.id in streamed:
+            result = streamed[spec.id]
+            record(result)
+            if result.verdict is Verdict.BLOCK:
+                return Block(spec.id, Decision(Action.BLOCK, result.reason, result.findings))
             continue
         start = _perf()
         try:

@@ -8,17 +8,31 @@ loaded, so bad configuration fails at load time with its path) and one async met
 `None` means allow. Detections are *returned* as a Decision, never raised; an exception
 means the step itself broke, and the runner fails the request closed. Steps are built once
 per pipeline with `Step(options, services)` and must keep no per-request state on `self`.
+
+A step that governs answer text may also govern it piece by piece, so a streamed answer is
+governed as it passes (see `tappass.pipeline.stream_text`). It declares `stream_window`,
+the most characters one of its findings may span, and implements
+
+    def stream_hold(self, text: str) -> int
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None
+
+`stream_hold` says where text must wait for more (a PEM block that has begun, a token half
+received); `len(text)` when nowhere. `govern_text` reads the shared scan of the pieces and
+says what happens to its findings (spans in each scanned text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tappass.detect.scan import Scan
     from tappass.pipeline.context import Context
 
 
@@ -97,3 +111,29 @@ class Step(Protocol):
     Options: ClassVar[type[BaseModel]]
 
     async def run(self, ctx: Context) -> Decision | None: ...
+
+
+@dataclass(slots=True, frozen=True)
+class TextVerdict:
+    """What a step makes of answer texts shown to it piece by piece.
+
+    `findings` are per scanned text, spans in that text. TRANSFORM replaces each finding
+    with `label(finding, the text it spans)`; BLOCK refuses; FLAG only records.
+    """
+
+    action: Action
+    reason: str
+    findings: tuple[tuple[Finding, ...], ...]
+    label: Callable[[Finding, str], str] | None = None
+
+
+@runtime_checkable
+class GovernsText(Protocol):
+    """The optional hook of a step that governs answer text piecewise (streams)."""
+
+    stream_window: int      # the most characters one finding may span
+    stream_arguments: bool  # whether it also governs tool-call arguments
+
+    def stream_hold(self, text: str) -> int: ...
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None: ...

@@ -2,8 +2,12 @@
 
 `open_stream` writes the request's audit event with status `open` (same group commit as
 every other event) before any byte is sent; when that write fails the caller answers 503
-and the agent gets no content. `stream_body` forwards the upstream's chunks, then runs the
-after phase and completes the event (allowed, blocked, failed) before the final `[DONE]`;
+and the agent gets no content. `stream_body` sends the upstream's chunks governed as they
+pass (a `StreamGovernor`, see `tappass.server.stream_governor`: the after-phase steps that
+govern answer text hold back only what may still change, tool calls are judged whole; a
+block in enforce mode ends the stream with the blocked error event), then runs the rest of
+the after phase and completes the event (allowed, blocked, failed; with usage, cost and the
+streamed steps' findings) before the final `[DONE]`;
 if the completion cannot be written the stream ends with an error event instead of
 `[DONE]`. A stream that fails inside the gateway ends with an SSE error event (the OpenAI
 SDK raises it) and is audited with its real cause. A stream cut by the agent going away is
@@ -32,6 +36,7 @@ from tappass.pipeline.step import Phase
 from tappass.providers.answers import check_chunk, readable_usage
 from tappass.server.failures import AUDIT_UNAVAILABLE, failure_of, log_failure
 from tappass.server.responses import blocked_body, error_body
+from tappass.server.stream_governor import StreamGovernor, serialise
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -161,15 +166,19 @@ async def stream_body(stream: OpenStream,
                       fmt: StreamFormat | None = None) -> AsyncIterator[bytes]:
     ctx = stream.ctx
     fmt = fmt or OpenAIStream()
+    governor: StreamGovernor | None = None
     try:
         try:
-            async for payload in _forwarded(ctx, fmt):
+            governor = StreamGovernor.of(ctx)
+            async for payload in _forwarded(ctx, fmt, governor):
                 yield payload
-            event, tail = await _finish(ctx, fmt)
+            event, tail = await _finish(ctx, fmt, governor)
         except (ProviderError, StepError) as exc:
+            _record_streamed(governor)
             event, tail = _failed(ctx, exc, fmt)
         except Exception:  # a fault in the gateway itself: still an error event, still audited
             log.exception("stream %s failed inside the gateway", ctx.audit_id)
+            _record_streamed(governor)
             event, tail = _internal_error(ctx, fmt)
         await close_upstream(ctx)
         if not await stream.complete(event):
@@ -179,11 +188,18 @@ async def stream_body(stream: OpenStream,
         yield tail
     finally:
         if not stream.done:  # the agent went away, or the gateway is stopping
+            _record_streamed(governor)
             ctx.services.streams.later(stream, stream.cut_event())
 
 
-async def _forwarded(ctx: Context, fmt: StreamFormat) -> AsyncIterator[bytes]:
-    """The upstream's chunks in the agent's format, usage noted."""
+def _record_streamed(governor: StreamGovernor | None) -> None:
+    if governor is not None:
+        governor.record_results()
+
+
+async def _forwarded(ctx: Context, fmt: StreamFormat,
+                     governor: StreamGovernor | None) -> AsyncIterator[bytes]:
+    """The upstream's chunks, governed, in the agent's format, usage noted; stops at a block."""
     assert ctx.chunks is not None and ctx.provider is not None
     provider = ctx.provider.name
     wants_usage = ctx.client_wants_usage
@@ -193,17 +209,32 @@ async def _forwarded(ctx: Context, fmt: StreamFormat) -> AsyncIterator[bytes]:
             usage = readable_usage(data)
             if usage is not None:
                 ctx.usage = usage
-        out = fmt.chunk(data, payload, wants_usage)
-        if out:
-            yield out
+        if governor is None:
+            out = fmt.chunk(data, payload, wants_usage)
+            if out:
+                yield out
+            continue
+        for chunk, raw in governor.feed(data, payload):
+            out = fmt.chunk(chunk, serialise(chunk, raw), wants_usage)
+            if out:
+                yield out
+        if governor.block is not None:
+            return
+    if governor is not None:
+        for chunk, raw in governor.finish():
+            yield fmt.chunk(chunk, serialise(chunk, raw), wants_usage)
 
 
 def _strip_null_usage(payload: bytes) -> bytes:
     return payload.replace(b',"usage":null', b"").replace(b', "usage": null', b"")
 
 
-async def _finish(ctx: Context, fmt: StreamFormat) -> tuple[dict[str, Any], bytes]:
-    block = await run_phase(ctx, Phase.AFTER)
+async def _finish(ctx: Context, fmt: StreamFormat,
+                  governor: StreamGovernor | None) -> tuple[dict[str, Any], bytes]:
+    """The rest of the after phase (the streamed steps' outcomes recorded in their place)."""
+    block = await run_phase(ctx, Phase.AFTER, governor.take_results() if governor else None)
+    if governor is not None and governor.block is not None:
+        block = governor.block   # a stream ended by a block: the step that ended it
     if block is None:
         return event_from_context(ctx, status="allowed", http_status=200), fmt.done()
     reason = block.decision.reason

@@ -35,6 +35,21 @@ _KEY_TYPES = {"RSA ": "RSA", "EC ": "EC", "DSA ": "DSA", "OPENSSH ": "OpenSSH",
               "ENCRYPTED ": "encrypted", "PGP ": "PGP"}
 
 
+_PEM_LONGEST = 12_200  # characters of the longest block `_PEM` reads, markers included
+
+
+def unfinished_block(text: str) -> int:
+    """Where a PEM block that has begun but not ended starts; `len(text)` when there is none.
+
+    A stream holds such a block back until its END line arrives (or it has grown longer
+    than any block the detector reads), so no part of a key passes before it is judged.
+    """
+    begin = text.rfind("-----BEGIN ")
+    if begin < 0 or "-----END " in text[begin:] or len(text) - begin > _PEM_LONGEST:
+        return len(text)
+    return begin
+
+
 @cache
 def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return re.compile(_PEM), re.compile(_JWT), re.compile(_URL_AUTHORITY)

@@ -19,7 +19,7 @@ from tappass.detect.memo import Memo
 from tappass.detect.scan import Detector, Scan
 from tappass.pipeline.options import CustomPattern
 from tappass.pipeline.rewrite import answer_texts, replace_spans, rewrite_answer, rewrite_messages
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -58,6 +58,10 @@ def custom_detector(patterns: Sequence[CustomPattern]) -> Detector | None:
 class DataDetectionStep(ABC):
     id: ClassVar[str]
     what: ClassVar[str]        # "secret", "business data", ... for reasons
+    # the most characters one finding spans apart from a whitespace-free run (key = value,
+    # headers, hostnames with ports); a stream never cuts inside such a run anyway
+    stream_window: ClassVar[int] = 128
+    stream_arguments: ClassVar[bool] = True
 
     def __init__(self, options: Any, services: Any) -> None:
         self.options = options
@@ -77,22 +81,37 @@ class DataDetectionStep(ABC):
         answer = ctx.response is not None or ctx.chunks is not None
         scan = answer_scan(ctx) if answer else ctx.request_scan()
         if scan is None:
-            return None  # a streamed answer is not buffered here
+            return None  # a streamed answer is governed as it passes (govern_text)
         per_text = self.findings(scan)
         found = tuple(f for findings in per_text for f in findings)
         if not found:
             return None
-        where = "answer" if answer else "request"
+        action, reason = self._outcome(found, "answer" if answer else "request")
+        if action is Action.TRANSFORM:
+            self._redact(ctx, per_text, answer)
+        return Decision(action, reason, found)
+
+    def stream_hold(self, text: str) -> int:
+        return len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The same decision as `run`, on pieces of a streamed answer."""
+        per_text = self.findings(scan)
+        found = tuple(f for findings in per_text for f in findings)
+        if not found:
+            return None
+        action, reason = self._outcome(found, "answer")
+        return TextVerdict(action, reason, per_text, _span_label)
+
+    def _outcome(self, found: tuple[Finding, ...], where: str) -> tuple[Action, str]:
         types = ", ".join(sorted({f.type for f in found}))
         action = self.options.action
         if action == "block":
-            return Decision(Action.BLOCK, f"{self.what} detected in the {where}: {types}", found)
+            return Action.BLOCK, f"{self.what} detected in the {where}: {types}"
         if action == "redact":
-            self._redact(ctx, per_text, answer)
-            return Decision(Action.TRANSFORM,
-                            f"redacted {len(found)} {self.what} finding(s) in the {where}: "
-                            f"{types}", found)
-        return Decision(Action.FLAG, f"{self.what} in the {where}: {types}", found)
+            return Action.TRANSFORM, (f"redacted {len(found)} {self.what} finding(s) in the "
+                                      f"{where}: {types}")
+        return Action.FLAG, f"{self.what} in the {where}: {types}"
 
     def findings(self, scan: Scan) -> PerText:
         """Per text of `scan`, the findings this step's options keep (detectors shared)."""
@@ -129,5 +148,9 @@ class DataDetectionStep(ABC):
 
 def _label(finding: Finding) -> str:
     return f"[REDACTED:{finding.type}]"
+
+
+def _span_label(finding: Finding, value: str) -> str:
+    return _label(finding)
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tappass.detect.content_safety import NAMES, detect_harmful_content
+from tappass.detect.content_safety import NAMES, WINDOW, detect_harmful_content
 from tappass.pipeline.options import ContentSafetyOptions
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 from tappass.pipeline.steps._data_detection import answer_scan
 
 if TYPE_CHECKING:
+    from tappass.detect.scan import Scan
     from tappass.pipeline.context import Context
 
 BLOCKS_AT: dict[str, float] = {"low": 0.95, "medium": 0.7, "high": 0.4}
@@ -25,6 +26,10 @@ BLOCKS_AT: dict[str, float] = {"low": 0.95, "medium": 0.7, "high": 0.4}
 
 class ContentSafety:
     id = "content_safety"
+    # a subject becomes harmful with a procedural cue up to WINDOW characters away: it is
+    # held until that much text has come after it
+    stream_window = WINDOW + 60
+    stream_arguments = True
 
     Options = ContentSafetyOptions
 
@@ -35,13 +40,31 @@ class ContentSafety:
     async def run(self, ctx: Context) -> Decision | None:
         scan = answer_scan(ctx)
         if scan is None:
-            return None
-        findings = [Finding(f.type, f.start, f.end, f.score,
-                            f"answer text {index}: {f.explanation}")
-                    for index, text in enumerate(scan.texts)
-                    for f in detect_harmful_content(text, self._categories)]
+            return None  # a streamed answer is governed as it passes (govern_text)
+        findings = [f for per_text in self._findings(scan) for f in per_text]
         if not findings:
             return None
+        return self._decision(findings)
+
+    def stream_hold(self, text: str) -> int:
+        return len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The same decision as `run`, on pieces of a streamed answer."""
+        per_text = self._findings(scan)
+        findings = [f for found in per_text for f in found]
+        if not findings:
+            return None
+        decision = self._decision(findings)
+        return TextVerdict(decision.action, decision.reason, per_text)
+
+    def _findings(self, scan: Scan) -> tuple[tuple[Finding, ...], ...]:
+        return tuple(tuple(Finding(f.type, f.start, f.end, f.score,
+                                   f"answer text {index}: {f.explanation}")
+                           for f in detect_harmful_content(text, self._categories))
+                     for index, text in enumerate(scan.texts))
+
+    def _decision(self, findings: list[Finding]) -> Decision:
         best = max(findings, key=lambda f: f.score)
         if best.score >= self._blocks_at:
             return Decision(Action.BLOCK, f"harmful content in the answer: {best.type} "

@@ -21,7 +21,7 @@ from tappass.detect.pii import CustomPii, PiiDetector, PiiPolicy, custom_finder
 from tappass.detect.scan import Scan
 from tappass.pipeline.options import PiiOptions
 from tappass.pipeline.rewrite import replace_spans, rewrite_answer, rewrite_messages
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 from tappass.pipeline.steps._data_detection import answer_scan
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ REDACTED = "[REDACTED]"
 
 class DetectPii:
     id = "detect_pii"
+    # the most characters one finding spans (an address reads up to 100 characters before
+    # its number and 60 after); a stream never cuts inside a whitespace-free run anyway
+    stream_window = 192
+    stream_arguments = True   # as for whole answers: content and tool-call arguments
 
     Options = PiiOptions
 
@@ -66,22 +70,43 @@ class DetectPii:
         answer = ctx.response is not None or ctx.chunks is not None
         scan = answer_scan(ctx) if answer else ctx.request_scan()
         if scan is None:
-            return Decision(Action.ALLOW, "streamed answers are not scanned by detect_pii yet")
+            return None  # a streamed answer is governed as it passes (govern_text)
         per_text = self.findings(scan)
         flat = tuple(f for findings in per_text for f in findings)
         if not flat:
             return None
-        where = "response" if answer else "request"
-        if action == "block":
-            if all(f.type in NOT_BLOCKING_ALONE for f in flat):
-                return Decision(Action.FLAG, f"place names in {where}; a place alone "
-                                "identifies no one", flat)
-            return Decision(Action.BLOCK, f"PII detected in {where}", flat)
-        if action in ("mask", "redact"):
+        decision = _decision(action, flat, "response" if answer else "request")
+        if decision.action is Action.TRANSFORM:
             _mask(ctx, per_text, answer, redact=action == "redact")
-            return Decision(Action.TRANSFORM, f"PII {action}ed in {where}", flat)
-        return Decision(Action.FLAG, f"PII detected in {where}; left to pii_tokenization",
-                        flat)
+        return decision
+
+    def stream_hold(self, text: str) -> int:
+        return len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The same decision as `run`, on pieces of a streamed answer."""
+        action = ctx.flags.get("pii", DEFAULT_ACTION)
+        if action == "off":
+            return None
+        per_text = tuple(tuple(findings) for findings in self.findings(scan))
+        flat = tuple(f for findings in per_text for f in findings)
+        if not flat:
+            return None
+        decision = _decision(action, flat, "response")
+        label = _redacted if action == "redact" else _typed
+        return TextVerdict(decision.action, decision.reason, per_text,
+                           lambda finding, _value: label(finding))
+
+
+def _decision(action: str, flat: tuple[Finding, ...], where: str) -> Decision:
+    if action == "block":
+        if all(f.type in NOT_BLOCKING_ALONE for f in flat):
+            return Decision(Action.FLAG, f"place names in {where}; a place alone "
+                            "identifies no one", flat)
+        return Decision(Action.BLOCK, f"PII detected in {where}", flat)
+    if action in ("mask", "redact"):
+        return Decision(Action.TRANSFORM, f"PII {action}ed in {where}", flat)
+    return Decision(Action.FLAG, f"PII detected in {where}; left to pii_tokenization", flat)
 
 
 def _with_custom(options: PiiOptions) -> list[str] | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from tappass.detect.scan import Detector
 from tappass.detect.secrets import detect_secrets
+from tappass.detect.secrets.structured import unfinished_block
 from tappass.pipeline.options import SecretsOptions
 from tappass.pipeline.steps._data_detection import DataDetectionStep
 
@@ -23,3 +24,6 @@ class DetectSecrets(DataDetectionStep):
 
     def detector(self, options: Any) -> tuple[str, Detector]:
         return "secrets", detect_secrets
+
+    def stream_hold(self, text: str) -> int:
+        return unfinished_block(text)  # a private key is judged whole, END line included

@@ -11,19 +11,22 @@ Checked on each choice's text (tool-call arguments are `tool_constraints`' busin
 
 A violation blocks (`on_violation: block`, the default; observe mode records
 `would_block`) or is only recorded (`flag`). Findings name the constraint and the choice,
-never the answer's text.
+never the answer's text. A streamed answer with any constraint set is judged whole: the
+stream holds its text back until it ends (`stream_hold`), then sends it or the block.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tappass.pipeline.options import OutputConstraintsOptions
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 
 if TYPE_CHECKING:
+    from tappass.detect.scan import Scan
     from tappass.pipeline.context import Context
 
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
@@ -47,6 +50,8 @@ def unfenced(text: str) -> str:
 
 class OutputConstraints:
     id = "output_constraints"
+    stream_window = 0          # nothing piecewise: a constrained answer waits whole
+    stream_arguments = False   # tool-call arguments are tool_constraints' business
 
     Options = OutputConstraintsOptions
 
@@ -55,6 +60,9 @@ class OutputConstraints:
         self._forbidden = tuple(re.compile(p) for p in options.forbidden_patterns)
         self._required = tuple(re.compile(p) for p in options.required_patterns)
         self._validator = options.schema_validator()
+        self._constrained = bool(options.max_chars is not None or options.format == "json"
+                                 or self._validator is not None or self._forbidden
+                                 or self._required)
 
     async def run(self, ctx: Context) -> Decision | None:
         findings: list[Finding] = []
@@ -62,6 +70,26 @@ class OutputConstraints:
             findings.extend(self.check(text, f"choice {index}"))
         if not findings:
             return None
+        return self._decision(findings)
+
+    def stream_hold(self, text: str) -> int:
+        return 0 if self._constrained else len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The whole streamed text (held back until its end), checked as `run` does;
+        a finding with no span of its own covers the text."""
+        if not self._constrained:
+            return None
+        per_text = tuple(tuple(replace(f, start=0, end=len(text)) if f.start is None else f
+                               for f in self.check(text, "the streamed answer"))
+                         for text in scan.texts)
+        findings = [f for found in per_text for f in found]
+        if not findings:
+            return None
+        decision = self._decision(findings)
+        return TextVerdict(decision.action, decision.reason, per_text)
+
+    def _decision(self, findings: list[Finding]) -> Decision:
         action = Action.BLOCK if self._options.on_violation == "block" else Action.FLAG
         return Decision(action, "the answer breaks the pipeline's output constraints: "
                         + findings[0].explanation, tuple(findings))

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from tappass.detect.injection import load_detector
 from tappass.detect.unicode_tricks import detect_unicode_tricks
 from tappass.pipeline.options import Detector
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 from tappass.pipeline.steps._data_detection import answer_scan
 from tappass.pipeline.steps.detect_unicode_tricks import THRESHOLDS as UNICODE_THRESHOLDS
 from tappass.pipeline.steps.detect_unicode_tricks import WordAllowlist
 
 if TYPE_CHECKING:
+    from tappass.detect.scan import Scan
     from tappass.pipeline.context import Context
 
 INJECTION_THRESHOLDS: dict[str, float] = {"low": 0.95, "medium": 0.85, "high": 0.6}
@@ -44,6 +45,9 @@ _REFUSAL = re.compile(r"(?i)\b(?:can(?:no|')t|can not|won't|will not|unable to|n
 
 class OutputScan:
     id = "output_scan"
+    # an injection phrase spans at most a sentence or two; a refusal is read 40 before it
+    stream_window = 256
+    stream_arguments = True
 
     Options = Detector
 
@@ -61,27 +65,48 @@ class OutputScan:
     async def run(self, ctx: Context) -> Decision | None:
         scan = answer_scan(ctx)
         if scan is None:
+            return None  # a streamed answer is governed as it passes (govern_text)
+        findings = [f for per_text in self._findings(scan) for f in per_text]
+        if not findings:
             return None
-        findings: list[Finding] = []
+        return Decision(Action.BLOCK, _reason(findings), tuple(findings))
+
+    def stream_hold(self, text: str) -> int:
+        return len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The same decision as `run`, on pieces of a streamed answer."""
+        per_text = self._findings(scan)
+        findings = [f for found in per_text for f in found]
+        if not findings:
+            return None
+        return TextVerdict(Action.BLOCK, _reason(findings), per_text)
+
+    def _findings(self, scan: Scan) -> tuple[tuple[Finding, ...], ...]:
+        """Per text of `scan`: its best injection finding and its hidden characters."""
+        out = []
         for index, found in enumerate(scan.findings("injection_rules", self._rules)):
             text = scan.texts[index]
+            findings: list[Finding] = []
             best = max((f for f in found if f.score >= self._injection_min
                         and not _refusal(text, f)), key=lambda f: f.score, default=None)
             if best is not None:
                 findings.append(Finding("next_agent_injection", best.start, best.end,
                                         best.score, f"answer text {index}: {best.type}: "
                                         f"{best.explanation}"))
-        for index, text in enumerate(scan.texts):
             findings.extend(Finding("hidden_text", f.start, f.end, f.score,
                                     f"answer text {index}: {f.type}: {f.explanation}")
                             for f in detect_unicode_tricks(text)
                             if f.type in HIDING and f.score >= self._unicode_min
                             and not self._allowlist.covers(text, f))
-        if not findings:
-            return None
-        best = max(findings, key=lambda f: f.score)
-        return Decision(Action.BLOCK, f"the answer carries {best.type.replace('_', ' ')} "
-                        f"({best.explanation.split(':', 1)[0]})", tuple(findings))
+            out.append(tuple(findings))
+        return tuple(out)
+
+
+def _reason(findings: list[Finding]) -> str:
+    best = max(findings, key=lambda f: f.score)
+    return (f"the answer carries {best.type.replace('_', ' ')} "
+            f"({best.explanation.split(':', 1)[0]})")
 
 
 def _refusal(text: str, finding: Finding) -> bool:

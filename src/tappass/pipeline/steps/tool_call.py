@@ -7,7 +7,9 @@ refusal blocks the answer with a reason that names the refusing step. Calls rewr
 check (the `email=mirror:<address>` flag) are rewritten in the answer. Every allowed call
 gets a short-lived capability token, returned in the answer's extra `tappass.capabilities`
 field (OpenAI clients ignore it) for `POST /v1/tools/govern` or offline verification.
-Streamed answers are not governed in this version: the step records a `flag` saying so.
+In a streamed answer the gateway's stream governor holds each choice's tool calls back
+until they are complete and runs `govern_calls` on them before they are sent; the
+capability tokens then ride in the `tappass` field of the chunk that carries the calls.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.pipeline.options import NoOptions
 from tappass.pipeline.step import Action, Decision, Finding
-from tappass.tools.calls import answer_calls, definitions
+from tappass.tools.calls import answer_calls
 from tappass.tools.gate import Outcome, ToolRequest, checks, decide
 
 if TYPE_CHECKING:
@@ -56,14 +58,16 @@ class ToolCallStep:
         self._services = services
 
     async def run(self, ctx: Context) -> Decision | None:
-        if ctx.mode == "off":
+        if ctx.mode == "off" or ctx.stream:
+            return None  # a stream's calls are governed as it passes (`govern_calls`)
+        if ctx.response is None:
             return None
-        if ctx.stream:
-            if not definitions(ctx.body):
-                return None
-            return Decision(Action.FLAG, "tool calls in streamed answers are not governed "
-                                         "in this version")
-        calls = answer_calls(ctx.response)
+        return self.govern_calls(ctx, ctx.response)
+
+    def govern_calls(self, ctx: Context, response: dict[str, Any]) -> Decision | None:
+        """Check the tool calls of `response` (an answer, or the completed calls of a
+        stream as `{"choices": [{"message": {"tool_calls": [...]}}]}`), rewriting it."""
+        calls = answer_calls(response)
         if not calls:
             return None
         steps = checks(ctx.pipeline)
@@ -72,13 +76,13 @@ class ToolCallStep:
         for outcome in outcomes:
             if outcome.blocked:
                 return refusal(outcome)
-        return self._answer(ctx, outcomes)
+        return self._answer(ctx, response, outcomes)
 
-    def _answer(self, ctx: Context, outcomes: list[Outcome]) -> Decision | None:
+    def _answer(self, ctx: Context, response: dict[str, Any],
+                outcomes: list[Outcome]) -> Decision | None:
         """Write rewritten arguments and capability tokens into the answer."""
-        assert ctx.response is not None
         signer = self._services.tools.signer()
-        items = _tool_call_items(ctx.response)
+        items = _tool_call_items(response)
         capabilities, rewritten = [], []
         for item, outcome in zip(items, outcomes, strict=True):
             final = outcome.call
@@ -90,8 +94,9 @@ class ToolCallStep:
                 "token": signer.issue(ctx.agent.id, final.name, final.arguments,
                                       constraints_in(ctx.pipeline, final.name)),
                 "expires_in": int(signer.ttl)})
-        ctx.response["tappass"] = {"capabilities": capabilities}
-        ctx.response_bytes = None
+        response["tappass"] = {"capabilities": capabilities}
+        if response is ctx.response:
+            ctx.response_bytes = None
         if rewritten:
             return Decision(Action.TRANSFORM, f"rewrote the arguments of {len(rewritten)} tool "
                                               f"call(s): {', '.join(rewritten)}")
