@@ -100,14 +100,29 @@ async def test_mapping_is_sealed_in_the_shared_store(proxied: Gateway,
     assert not any("john" in value.lower() for value in stored.values())
 
 
-async def test_a_streamed_answer_records_that_tokens_are_not_restored_yet(
-        proxied: Gateway, upstream: FakeUpstream) -> None:
-    key = await proxied.add_agent("claims", preset="regulated", flags={"pii": "tokenize"})
-    response = await proxied.client.post("/v1/chat/completions", headers={
-        "Authorization": f"Bearer {key}", **SESSION}, json={
-        "model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": PROMPT}]})
-    assert response.status_code == 200
-    assert "john@example.com" not in sent(upstream)
-    event = await proxied.event(response.headers["x-tappass-audit-id"])
-    restore = next(s for s in event["steps"] if s["step"] == "pii_restore")
-    assert restore["verdict"] == "flag" and "not restored" in restore["reason"]
+async def test_a_token_split_anywhere_in_a_stream_is_restored(gateway: Gateway) -> None:
+    from tappass.pipeline.token_vault import mapping_key
+    from tests.server.stream_support import events, script, streamed_text
+
+    key = await gateway.add_agent("claims", preset="regulated", flags={"pii": "tokenize"})
+    script(gateway, ["noted"])
+    await chat(gateway, key, [{"role": "user", "content": PROMPT}], SESSION, "tappass/echo")
+    issued = await gateway.services.kv.hash_get(mapping_key("claims", "claims-42"))
+    [email] = [t for t in issued if t.startswith("[TOKEN_EMAIL_")]
+    answer = f"I will write to {email} today; {email} is on file."
+    for cut in (1, 7, 14, len(email) - 1):
+        at = answer.index(email) + cut
+        script(gateway, [answer[:at], answer[at:]])
+        response = await gateway.client.post("/v1/chat/completions", headers={
+            "Authorization": f"Bearer {key}", **SESSION}, json={
+            "model": "tappass/echo", "stream": True,
+            "messages": [{"role": "user", "content": "status?"}]})
+        assert response.status_code == 200, response.text
+        payloads = events(response.text)
+        assert streamed_text(payloads) == answer.replace(email, "john@example.com"), cut
+        assert not any("[TOKEN_" in p or email[:9] in p for p in payloads)
+        event = await gateway.event(response.headers["x-tappass-audit-id"])
+        restore = next(s for s in event["steps"] if s["step"] == "pii_restore")
+        assert (event["status"], restore["verdict"]) == ("allowed", "transform")
+        assert "john@example.com" not in orjson.dumps(event).decode()
+

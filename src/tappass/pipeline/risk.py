@@ -32,7 +32,8 @@ def request_risk(results: Iterable[StepResult]) -> float:
     risk = 0.0
     for result in results:
         weight = _weight(result)
-        if weight:
+        if weight and (result.findings or result.verdict is not Verdict.FLAG):
+            # a flag with no finding is a note ("streamed answer not checked"), not a hit
             score = max((f.score for f in result.findings), default=1.0)
             risk = max(risk, weight * min(score, 1.0))
     return round(risk, 4)

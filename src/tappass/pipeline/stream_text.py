@@ -89,6 +89,13 @@ class TextSteps:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
+    async def prepare(self, ctx: Context) -> None:
+        """Each step's optional `prepare_stream(ctx)`, before the first chunk."""
+        for _, step in self.steps:
+            prepare = getattr(step, "prepare_stream", None)
+            if prepare is not None:
+                await prepare(ctx)
+
     def held(self, arguments: bool = False) -> HeldText:
         """A new streamed text (a tool call's `arguments` see only the steps that read them)."""
         members = [s for s in self.steps if s[1].stream_arguments] if arguments else self.steps

@@ -62,6 +62,11 @@ class StreamGovernor:
             return None
         return cls(ctx, steps, gate)
 
+    async def prepare(self) -> None:
+        """Let the text steps load what they need before the first chunk (`prepare_stream`,
+        optional: pii_restore loads the session's tokens)."""
+        await self._steps.prepare(self._ctx)
+
     @property
     def block(self) -> Block | None:
         if self._tool_block is not None:

@@ -170,6 +170,8 @@ async def stream_body(stream: OpenStream,
     try:
         try:
             governor = StreamGovernor.of(ctx)
+            if governor is not None:
+                await governor.prepare()
             async for payload in _forwarded(ctx, fmt, governor):
                 yield payload
             event, tail = await _finish(ctx, fmt, governor)

@@ -8,8 +8,9 @@ as `assistant`, its tool-call arguments as `tool_call`). Findings at or above th
 and not on the allowlist, block the request (`action: block`, the default in every
 preset, as for detect_prompt_injection) or are recorded (`action: flag`). Findings carry
 the text index and role, the type, span and score, never the matched text. A streamed
-answer is forwarded chunk by chunk before the after phase runs, so there it is not
-checked: the step records a `flag` saying so.
+answer is governed as it passes (`GovernsText`): each held-back piece is checked as a text
+of its own, a link or URL still being written is held until it ends, and a block ends the
+stream before the rest is sent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tappass.detect.scan import Detector, Scan
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 from tappass.pipeline.steps._data_detection import answer_scan
 from tappass.pipeline.steps.detect_prompt_injection import aligned_roles
 
@@ -51,8 +52,14 @@ def located(finding: Finding, where: str) -> Finding:
                    f"{where}: {finding.explanation}")
 
 
-STREAMED = Decision(Action.FLAG, "streamed answer not checked: its chunks are forwarded as "
-                                "they arrive, before the after phase runs")
+# a markdown link or image, or a URL, still being written at the end of streamed text
+_OPEN_LINK = re.compile(r"(?:!?\[[^\]\n]{0,300}\]\(|\bhttps?://|\bwww\.)[^\s)\"'<>]*\Z")
+_LINK_REACH = 4096
+
+
+def stream_role(text: str) -> str:
+    """A streamed text's role: a tool call's arguments are a JSON document."""
+    return "tool_call" if text.lstrip()[:1] in ("{", "[") else "assistant"
 
 
 def decide(what: str, action: str, hits: list[Finding], side: str) -> Decision | None:
@@ -89,22 +96,42 @@ class ThreatStep(ABC):
         """Findings in request parts the shared scan does not hold (default: none)."""
         return []
 
+    stream_window = 256         # a finding's span; an open link is held until it ends
+    stream_arguments = True
+
     async def run(self, ctx: Context) -> Decision | None:
         answer = ctx.response is not None or ctx.chunks is not None
         if answer:
             scan = answer_scan(ctx)
             if scan is None:
-                return STREAMED
+                return None   # a stream: governed as it passed (govern_text)
             assert ctx.response is not None
             roles = answer_roles(ctx.response, len(scan.texts))
+            hits = self.answer_hits(ctx, scan, roles)
         else:
             scan = ctx.request_scan()
             roles = aligned_roles(ctx.body["messages"], len(scan.texts))
-        hits = self.scanned(scan, roles, "answer" if answer else "text")
-        if not answer:
-            hits.extend(self.extra(ctx))
+            hits = self.scanned(scan, roles, "text") + self.extra(ctx)
         return decide(self.what, self.options.action, hits,
                       "answer" if answer else "request")
+
+    def answer_hits(self, ctx: Context, scan: Scan, roles: list[str]) -> list[Finding]:
+        """The findings in the answer's texts (spans in each text)."""
+        return self.scanned(scan, roles, "answer")
+
+    def stream_hold(self, text: str) -> int:
+        match = _OPEN_LINK.search(text, max(0, len(text) - _LINK_REACH))
+        return match.start() if match else len(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        """The answer check on streamed pieces, each piece a text of its own."""
+        per_text = tuple(tuple(self.answer_hits(ctx, Scan([text]), [stream_role(text)]))
+                         for text in scan.texts)
+        decision = decide(self.what, self.options.action,
+                          [f for found in per_text for f in found], "answer")
+        if decision is None:
+            return None
+        return TextVerdict(decision.action, decision.reason, per_text)
 
     def scanned(self, scan: Scan, roles: list[str], label: str) -> list[Finding]:
         hits: list[Finding] = []

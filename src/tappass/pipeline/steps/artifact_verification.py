@@ -7,7 +7,7 @@ the allowed domains (`allowed_domains`, or when empty the allowed domains of the
 check_exfiltration step) with the exfiltration detector. Prose outside code is scanned for
 code execution only: a sentence with a semicolon is not a command chain. Blocks (or flags)
 at the sensitivity's score; before the call there is nothing to verify, and a streamed
-answer (forwarded chunk by chunk) is not checked: the step records a `flag` saying so.
+answer is verified piece by piece as it passes (see `_threat_detection`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tappass.detect.scan import Detector
+from tappass.detect.scan import Detector, Scan
 from tappass.detect.threats.code_exec import detect_code_execution
 from tappass.detect.threats.exfiltration import exfiltration_detector
 from tappass.detect.threats.shell import detect_shell_bleed
 from tappass.pipeline.options import ArtifactOptions
 from tappass.pipeline.step import Decision, Finding
-from tappass.pipeline.steps._data_detection import answer_scan
 from tappass.pipeline.steps._threat_detection import (
-    STREAMED,
     ThreatStep,
-    answer_roles,
-    decide,
     located,
 )
 
@@ -81,11 +77,9 @@ class ArtifactVerification(ThreatStep):
     async def run(self, ctx: Context) -> Decision | None:
         if ctx.response is None and ctx.chunks is None:
             return None      # before the call there is nothing to verify
-        scan = answer_scan(ctx)
-        if scan is None:
-            return STREAMED
-        assert ctx.response is not None
-        roles = answer_roles(ctx.response, len(scan.texts))
+        return await super().run(ctx)
+
+    def answer_hits(self, ctx: Context, scan: Scan, roles: list[str]) -> list[Finding]:
         hits = self.scanned(scan, roles, "answer")
         for index, (role, text) in enumerate(zip(roles, scan.texts, strict=True)):
             where = f"answer {index} ({role})"
@@ -98,7 +92,7 @@ class ArtifactVerification(ThreatStep):
         hits.extend(located(f, f"answer {index} (links)")
                     for index, (text, found) in enumerate(zip(scan.texts, per_text, strict=True))
                     for f in found if f.score >= self.threshold and not self.exempt(text, f))
-        return decide(self.what, self.options.action, hits, "answer")
+        return hits
 
     def _links(self, ctx: Context) -> tuple[str, Detector]:
         """The exfiltration detector for the allowed domains, named as check_exfiltration

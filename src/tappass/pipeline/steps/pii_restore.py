@@ -6,11 +6,11 @@ string content there, so the arguments stay valid JSON); the agent never sees a 
 token that was not issued in this session (or no longer opens) is left as it is and
 recorded as an `UNKNOWN_TOKEN` finding (span in that text, never the value).
 
-Streams: `restore_lookup(ctx)` loads the session's tokens once; `TokenStream` (see
-`tappass.pipeline.tokens`) then restores chunk by chunk, holding back a possibly split token.
-The streaming path does not call them yet: until it does, a streamed answer reaches the
-agent with its tokens (the provider still never sees a value), and this step records a
-`flag` saying so.
+Streams: the step governs streamed text as it passes (`GovernsText`). `prepare_stream`
+loads the session's tokens once before the first chunk; `stream_hold` keeps back the last
+characters when they could be the start of a token split across chunks (at most
+`MAX_TOKEN_CHARS - 1`); `govern_text` replaces every complete token it knows. Tool-call
+arguments are restored as JSON string content, as in whole answers.
 """
 
 from __future__ import annotations
@@ -20,12 +20,22 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.pipeline.options import NoOptions
 from tappass.pipeline.rewrite import answer_parts, rewrite_answer
-from tappass.pipeline.step import Action, Decision, Finding
+from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 from tappass.pipeline.token_vault import mapping_key, token_vault
-from tappass.pipeline.tokens import TOKEN_RE, Lookup, restore_tokens
+from tappass.pipeline.tokens import (
+    MAX_TOKEN_CHARS,
+    TOKEN_RE,
+    Lookup,
+    partial_token_suffix,
+    restore_tokens,
+)
 
 if TYPE_CHECKING:
+    from tappass.detect.scan import Scan
     from tappass.pipeline.context import Context
+
+_VALUES = "pii_restore_values"     # ctx.state: token -> value, loaded when a stream opens
+_IN_JSON = "token inside JSON"     # finding explanation: restore as JSON string content
 
 
 def json_escape(value: str) -> str:
@@ -52,6 +62,8 @@ class PiiRestore:
     id = "pii_restore"
 
     Options = NoOptions
+    stream_window = MAX_TOKEN_CHARS
+    stream_arguments = True
 
     def __init__(self, options: NoOptions, services: Any) -> None:
         self.options = options
@@ -60,8 +72,7 @@ class PiiRestore:
         if ctx.flags.get("pii") != "tokenize":
             return None
         if ctx.response is None:
-            return Decision(Action.FLAG, "streamed answer: its tokens are not restored in "
-                            "this version (the provider saw no values)")
+            return None   # a stream: restored as it passed (govern_text)
         parts = answer_parts(ctx.response)
         seen = {m.group(0) for text, _ in parts for m in TOKEN_RE.finditer(text)}
         if not seen:
@@ -85,3 +96,35 @@ class PiiRestore:
         if unknown:
             reason += f"; {len(unknown)} unknown token(s) left as they are"
         return Decision(Action.TRANSFORM, reason, unknown)
+
+    async def prepare_stream(self, ctx: Context) -> None:
+        """Before a stream's first chunk: the session's tokens, loaded once."""
+        if ctx.flags.get("pii") == "tokenize":
+            ctx.state[_VALUES] = await session_values(ctx)
+
+    def stream_hold(self, text: str) -> int:
+        return len(text) - partial_token_suffix(text)
+
+    def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
+        values: dict[str, str] | None = ctx.state.get(_VALUES)
+        if not values:
+            return None
+        per_text = tuple(_known_tokens(text, values) for text in scan.texts)
+        if not any(per_text):
+            return None
+
+        def label(finding: Finding, token: str) -> str:
+            value = values[token]
+            return json_escape(value) if finding.explanation == _IN_JSON else value
+
+        count = sum(len(found) for found in per_text)
+        return TextVerdict(Action.TRANSFORM, f"restored {count} token(s) in the answer",
+                           per_text, label)
+
+
+def _known_tokens(text: str, values: dict[str, str]) -> tuple[Finding, ...]:
+    """The session's tokens in `text`; inside a JSON document (tool-call arguments) the
+    value must be written as JSON string content."""
+    in_json = text.lstrip()[:1] in ("{", "[")
+    return tuple(Finding("TOKEN", m.start(), m.end(), 1.0, _IN_JSON if in_json else "token")
+                 for m in TOKEN_RE.finditer(text) if m.group(0) in values)
