@@ -83,6 +83,13 @@ def _windows(lowered: str, gate: tuple[str, ...]) -> list[tuple[int, int]] | Non
     return merged
 
 
+def _folded(*words: str) -> str:
+    """An alternation of `words` as the shared normalisation writes them: Cyrillic letters
+    that look Latin are folded to Latin there, so a Russian rule must be folded too."""
+    from tappass.detect.normalize import normalize
+    return "|".join(re.escape(normalize(word).text) for word in words)
+
+
 def _rule(name: str, score: float, explanation: str, pattern: str, flags: int = 0,
           gate: str = "", case: bool = False) -> Rule:
     flags |= 0 if case else re.IGNORECASE
@@ -120,6 +127,51 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\b(?:ignora|olvida)\w*\b.{0,30}\b(?:instrucciones|anteriores|todo)\b",
               gate=("ignor,vergiss,vergessen,vergesst,missacht,abweichend,zaboravi,zapomnij,"
                     "zabudi,oubli,olvid")),
+        _rule("instruction_override", 0.9,
+              "asks the model to drop its previous instructions (more languages, object first)",
+              r"\b(?:die\s+|alle\s+)?(?:obigen|vorherigen|bisherigen|vorigen|vorangegangenen|"
+              r"vorstehenden)\s+(?:\w+\s+){0,2}?(?:ausführungen|anweisungen|informationen|"
+              r"befehle|aufgaben|texte?|anordnungen|vorgaben)\b.{0,60}?\b(?:ignorieren|"
+              r"vergessen|ignoriert|vergiss|irrelevant|ungültig|hinfällig|gelten\s+nicht|"
+              r"zählen\s+nicht)\b"
+              r"|\bolvid\w*\b.{0,30}\b(?:todo|instrucciones|anteriores|antes|lo\s+anterior)\b"
+              r"|\b(?:ignora|ignorate|ignori)\s+(?:tutt[ei]\s+)?(?:le\s+)?(?:istruzioni|"
+              r"indicazioni)\b"
+              r"|\bignore\s+(?:todas\s+)?(?:as\s+)?(?:instruções|instrucoes)\b"
+              r"|\b(?:dimentica|dimenticate|esqueça|esqueca|esquece)\b.{0,30}\b(?:tutto|"
+              r"istruzioni|precedenti|tudo|instruções|anteriores)\b"
+              r"|\b(?:negeer|vergeet)\b.{0,30}\b(?:alle|alles|vorige|eerdere|instructies)\b"
+              rf"|(?:{_folded('забудь', 'забудьте', 'игнорируй', 'игнорируйте', 'проигнорируй')})"
+              rf"\s+(?:{_folded('все', 'всё', 'инструкции', 'указания', 'предыдущие', 'правила')})"
+              r"|\b(?:all\s+)?(?:the\s+)?(?:previous|prior|above|earlier|preceding)\s+"
+              r"(?:information|instructions?|context|text|rules)\s+(?:you(?:'ve| have)?\s+"
+              r"(?:received|been\s+given)\s+)?(?:is|are)\s+(?:now\s+)?(?:irrelevant|void|"
+              r"obsolete|null|no\s+longer\s+(?:valid|relevant|apply))\b"
+              r"(?!\s+(?:to|for|in|here|when|if)\b)",
+              re.DOTALL,
+              gate=("obigen,vorherigen,bisherigen,vorigen,vorangegangenen,vorstehenden,olvid,"
+                    "ignora,ignori,ignore,dimentic,esque,negeer,vergeet,"
+                    + ",".join(_folded("забуд", "игнорир").split("|"))
+                    + ",previous,prior,above,earlier,preceding")),
+        _rule("task_switch", 0.75,
+              "closes the user's task and slips in another one",
+              r"\b(?:that|this)\s+is\s+(?:done|finished|completed)\s*[.!]\s*now\s+(?:write|say|"
+              r"tell|give|answer|respond|generate|forget|ignore|print|create|output|compose)\b"
+              r"|\bdas\s+ist\s+erledigt\s*[.!]\s*(?:jetzt|nun)\s+(?:schreib|sag|verfass|gib|"
+              r"antworte|vergiss|ignorier|erstell)\w*"
+              r"|\bnow\s+(?:come\s+on,?\s+)?i\s+need\s+your\s+help\s+with\s+(?:another|"
+              r"a\s+new|one\s+more)\s+task\b"
+              r"|\baber\s+jetzt\s+komm,?\s+ich\s+brauche\s+deine\s+hilfe\s+bei\s+einer\s+"
+              r"(?:weiteren|neuen)\s+aufgabe\b"
+              r"|\bnow\s+further\s+tasks\s+(?:are\s+)?follow",
+              gate="is done,is finished,is completed,erledigt,help with,hilfe bei,further tasks"),
+        _rule("forced_statement", 0.7,
+              "makes the model declare a stance it was not asked to weigh",
+              r"\b(?:say|state|claim|declare|write|admit)\s+that\s+you\s+(?:hate|despise)\s+\w"
+              r"|\b(?:include|add|mention)\s+(?:in\s+your\s+answer\s+)?that\s+you\s+"
+              r"(?:hate|despise)\b"
+              r"|\bdo\s+you\s+(?:hate|love)\s+\w+\?\s*say\s+yes\b",
+              gate="hate,despise,say yes"),
         _rule("instruction_override", 0.85,
               "tells the model to disregard everything it was given",
               r"\b(?:ignore|forget|disregard)\s+(?:about\s+)?(?:everything|all of (?:the|that)|"
