@@ -132,6 +132,12 @@ class Session:
         scores = await self._kv.hash_get(f"{self._base}:state")
         return float(scores.get("escalation", 0.0))
 
+    async def mark_escalated(self, request_id: str) -> bool:
+        """Record the request that escalated the session; True for the first one only."""
+        first = await self._kv.hash_set_new(f"{self._base}:state", "escalated_by",
+                                            request_id, self._ttl)
+        return first == request_id
+
     async def add_escalation(self, amount: float) -> float:
         return await self._kv.hash_incr_float(f"{self._base}:state", "escalation", amount,
                                               self._ttl)

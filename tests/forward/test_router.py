@@ -66,3 +66,20 @@ def test_notify_is_called_when_rows_were_routed() -> None:
     route([ev(1)])
     route([ev(2, **BLOCK)])
     assert calls == [1]
+
+
+def escalated(n: int, kind: str, **changes: Any) -> dict[str, Any]:
+    step = {"step": "session_escalation", "phase": "after", "verdict": "block",
+            "findings": [{"type": kind, "score": 0.9}]}
+    return ev(n, steps=[step], **{**BLOCK, "blocked_by": "session_escalation", **changes})
+
+
+def test_the_request_that_escalates_a_session_alerts_once() -> None:
+    route = Router(None, [hook("e", "escalation"), hook("v", "violation")], AnomalyDetector())
+    rows = route([escalated(1, "risk_threshold_crossed"),
+                  escalated(2, "session_escalation"),       # still escalated: no new alert
+                  escalated(3, "risk_threshold_crossed", mode="observe",
+                            status="allowed", blocked=False)])
+    alerts = [(r.sink, orjson.loads(r.payload or "")["type"], r.event_id) for r in rows]
+    assert alerts == [("webhook:v", "violation", "ae_1"), ("webhook:e", "escalation", "ae_1"),
+                      ("webhook:v", "violation", "ae_2"), ("webhook:e", "escalation", "ae_3")]

@@ -28,7 +28,11 @@ async def test_two_blocked_attacks_escalate_the_session_and_only_that_session(
     assert "reached the threshold 0.80" in error["reason"]
     event = await gateway.event(refused.headers["x-tappass-audit-id"])
     [finding] = next(s for s in event["steps"] if s["step"] == "session_escalation")["findings"]
-    assert finding["type"] == "session_escalation" and finding["score"] >= 0.8
+    assert finding["type"] == "risk_threshold_crossed" and finding["score"] >= 0.8
+    again = await gateway.chat(key, BENIGN, headers=session)       # still escalated
+    event = await gateway.event(again.headers["x-tappass-audit-id"])
+    [finding] = next(s for s in event["steps"] if s["step"] == "session_escalation")["findings"]
+    assert finding["type"] == "session_escalation"                  # announced once
     assert (await gateway.chat(key, BENIGN, headers={"X-Session-Id": "ses-esc-2"})
             ).status_code == 200
     assert (await gateway.chat(key, BENIGN)).status_code == 200   # no session: never escalates

@@ -2,7 +2,9 @@
 
 - `siem`: every event at or above the SIEM `severity_filter`, when SIEM export is enabled.
 - `webhook:<id>`: a `violation` alert for each event blocked by an enforced pipeline step,
-  and `anomaly` alerts from the detector, for each webhook that subscribed to that type.
+  an `escalation` alert for the request that took a session over its risk threshold
+  (`session_escalation`, once per session, observe mode included), and `anomaly` alerts
+  from the detector, for each webhook that subscribed to that type.
 
 A stream's event is routed when it completes, never while it is `open`. Routing reads
 only the in-memory configuration: it costs a few dictionary lookups per event.
@@ -30,6 +32,18 @@ def is_violation(event: Mapping[str, Any]) -> bool:
         event.get("mode") != "observe"
 
 
+def is_escalation(event: Mapping[str, Any]) -> bool:
+    """The request whose risk took its session over the threshold."""
+    return any(step.get("step") == "session_escalation" and any(
+        f.get("type") == "risk_threshold_crossed" for f in step.get("findings") or ())
+        for step in event.get("steps") or () if isinstance(step, Mapping))
+
+
+def escalation_alert(event: Mapping[str, Any]) -> dict[str, Any]:
+    return {**violation_alert(event), "id": f"al_{event.get('id')}_escalation",
+            "type": "escalation"}
+
+
 def violation_alert(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": f"al_{event.get('id')}_violation", "type": "violation",
             "agent": event.get("agent"), "agent_id": event.get("agent_id"),
@@ -44,7 +58,7 @@ class Router:
                  anomaly: AnomalyDetector, notify: Callable[[], None] | None = None) -> None:
         self._siem_filter = siem.severity_filter if siem is not None and siem.enabled else None
         self._hooks = {kind: [h.sink for h in hooks if kind in h.events]
-                       for kind in ("violation", "anomaly")}
+                       for kind in ("violation", "escalation", "anomaly")}
         self._anomaly = anomaly
         self._notify = notify
 
@@ -67,6 +81,8 @@ class Router:
             rows.append(OutboxRow(SIEM_SINK, event_id))
         alerts = [violation_alert(event)] if self._hooks["violation"] and \
             is_violation(event) else []
+        if self._hooks["escalation"] and is_escalation(event):
+            alerts.append(escalation_alert(event))
         if self._hooks["anomaly"]:
             alerts += self._anomaly.observe(event)
         for alert in alerts:

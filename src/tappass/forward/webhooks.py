@@ -8,8 +8,8 @@ Alert types:
 - `violation`: a request blocked by an enforced pipeline step.
 - `anomaly`: an agent's request rate or block rate far above its own recent baseline
   (see `tappass.forward.anomaly`).
-- `escalation`: a session or agent crossing its risk threshold. Accepted and stored now;
-  emitted once session escalation (the threat issue) lands.
+- `escalation`: the request whose risk took its session over the `session_escalation`
+  threshold (once per session; see `tappass.forward.router`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ When the total reaches `threshold` (default 0.8: two blocked injection attempts,
 flagged ones) the session is escalated: this and every later answer in the session is
 refused with `session_escalation` (`would_block` in observe mode) until the session expires
 (`TAPPASS_SESSION_TTL` after its last use). Requests without `X-Session-Id` are sessions of
-one request and never escalate.
+one request and never escalate. The first request this step finds over the threshold
+carries the finding `risk_threshold_crossed` (the `escalation` alert webhooks fire on it,
+once per session); later ones carry `session_escalation`. When a request blocked before
+the call takes the session over, the announcement comes with the session's next request.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 STEP_ID = "session_escalation"
+CROSSED = "risk_threshold_crossed"   # the finding of the request that escalated the session
 _COUNTED = "session_escalation_counted"     # ctx.state: this request's risk is in the total
 
 
@@ -60,7 +64,9 @@ class SessionEscalation:
         total = await add_request_risk(ctx)
         if total < self._threshold or not ctx.session.supplied:
             return None
+        kind = CROSSED if await ctx.session.mark_escalated(ctx.audit_id) \
+            else "session_escalation"
         return Decision(Action.BLOCK, f"session escalated: accumulated risk {total:.2f} "
                         f"reached the threshold {self._threshold:.2f}",
-                        (Finding("session_escalation", None, None, min(total, 1.0),
+                        (Finding(kind, None, None, min(total, 1.0),
                                  f"risk accumulated over the session's requests: {total:.2f}"),))
