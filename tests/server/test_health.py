@@ -57,6 +57,10 @@ async def test_detailed_warns_about_a_registered_step_without_implementation(
     assert any(w.startswith("pipeline regulated: 1 registered steps are not implemented")
                and w.endswith(unimplemented_steps[0]) for w in warned)
     assert not any("pipeline starter" in w for w in warned)
+    for path in ("/admin/steps", f"/admin/steps/{unimplemented_steps[0]}"):  # same registry
+        body = (await gateway_missing_steps.client.get(path, headers=ADMIN_HEADERS)).json()
+        rows = body.get("data", [body])
+        assert {r["id"] for r in rows if not r["available"]} == set(unimplemented_steps), path
 
 
 async def test_openapi_document_lists_every_route(gateway: Gateway) -> None:
