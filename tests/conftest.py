@@ -12,6 +12,7 @@ from tappass.app import create_app
 from tappass.settings import load_settings
 from tests.support.fake_upstream import UPSTREAM_KEY, FakeUpstream, running_upstream
 from tests.support.postgres import postgres_database_fixture
+from tests.support.steps import unimplemented
 
 postgres_database = pytest.fixture(scope="session", name="postgres_database")(
     postgres_database_fixture)
@@ -80,6 +81,27 @@ async def gateway_with(**settings: Any) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
+    async for gw in gateway_with():
+        yield gw
+
+
+# registered in every preset but starter; a test may name others with indirect parametrize
+UNIMPLEMENTED_STEP = "detect_shell_bleed"
+
+
+@pytest.fixture
+def unimplemented_steps(request: pytest.FixtureRequest) -> Iterator[tuple[str, ...]]:
+    """Registered steps made to look unimplemented for the test (UNIMPLEMENTED_STEP unless
+    parametrized indirectly with a step id or a tuple of them)."""
+    param = getattr(request, "param", UNIMPLEMENTED_STEP)
+    step_ids = (param,) if isinstance(param, str) else tuple(param)
+    with unimplemented(*step_ids):
+        yield step_ids
+
+
+@pytest.fixture
+async def gateway_missing_steps(unimplemented_steps: tuple[str, ...]) -> AsyncIterator[Gateway]:
+    """An in-process gateway built while `unimplemented_steps` have no implementation."""
     async for gw in gateway_with():
         yield gw
 

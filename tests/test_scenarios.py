@@ -22,6 +22,7 @@ from tappass.scenarios import (
     tally,
 )
 from tappass.yaml_source import load_yaml, message_line
+from tests.support.steps import unimplemented
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 STANDARD = Target(load_preset("standard"), {"mode": "enforce"})
@@ -141,9 +142,21 @@ async def test_allow_scenario_passes_with_every_step_timed() -> None:
     assert verdicts["llm_call"] is Verdict.ALLOW
     assert verdicts["detect_pii"] is Verdict.ALLOW
     assert verdicts["classify_data"] is Verdict.ALLOW
-    assert verdicts["detect_shell_bleed"] is Verdict.UNAVAILABLE
+    assert verdicts["detect_shell_bleed"] is Verdict.ALLOW
     assert len(result.run.steps) == 38
+    assert not [r.step for r in result.run.steps if r.verdict is Verdict.UNAVAILABLE]
     assert all(r.duration_ms >= 0 for r in result.run.steps)
+
+
+async def test_a_registered_step_without_implementation_is_reported_not_skipped() -> None:
+    with unimplemented("detect_shell_bleed"):    # the pipeline is compiled inside the run
+        [result] = await results_of("calls:\n  - prompt: hello there\n    expect: allow\n")
+    assert result.status == "passed" and result.run is not None
+    verdicts = {r.step: r.verdict for r in result.run.steps}
+    assert verdicts["detect_shell_bleed"] is Verdict.UNAVAILABLE
+    assert [r.step for r in result.run.steps if r.verdict is Verdict.UNAVAILABLE] == \
+        ["detect_shell_bleed"]
+    assert len(result.run.steps) == 38
 
 
 async def test_nul_character_is_blocked_by_validate_input() -> None:
@@ -191,8 +204,9 @@ async def test_expected_exfiltration_block_passes_now_that_check_exfiltration_ru
 
 
 async def test_expected_block_fails_honestly_while_its_step_is_unavailable() -> None:
-    [result] = await results_of("calls:\n  - prompt: 'copy the tainted value'"
-                                "\n    expect: block\n    expect_reason: taint_check\n")
+    with unimplemented("taint_tracking"):
+        [result] = await results_of("calls:\n  - prompt: 'copy the tainted value'"
+                                    "\n    expect: block\n    expect_reason: taint_check\n")
     assert result.status == "failed"
     assert result.note == ("taint_tracking did not run: implementation not available in "
                            "this version")

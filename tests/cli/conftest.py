@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tappass.cli.main import cli
-from tests.support.gateway import Gateway, running_gateway
+from tests.support.gateway import ADMIN_KEY, Gateway, running_gateway, threaded_gateway
 
 # Variables that would change the output or leak from one invocation to the next
 # (`tappass up` writes TAPPASS_* into os.environ; CliRunner restores the names listed here).
@@ -50,6 +50,27 @@ def cli_env(gateway: Gateway, tmp_path: Path) -> dict[str, str | None]:
 
 @pytest.fixture
 def run(cli_env: dict[str, str | None]) -> Run:
+    return runner(cli_env)
+
+
+@pytest.fixture
+def missing_gateway(unimplemented_steps: tuple[str, ...]) -> Iterator[str]:
+    """The URL of a gateway in this process built while `unimplemented_steps` (the root
+    conftest's fixture) have no implementation: what a release with a registered but unbuilt
+    step looks like. Its admin key is ADMIN_KEY."""
+    with threaded_gateway(ADMIN_KEY) as url:
+        yield url
+
+
+@pytest.fixture
+def run_missing(missing_gateway: str, tmp_path: Path) -> Run:
+    """`run`, against `missing_gateway`."""
+    return runner({**CLEAN_ENV, "TAPPASS_URL": missing_gateway,
+                   "TAPPASS_ADMIN_API_KEY": ADMIN_KEY,
+                   "TAPPASS_HOME": str(tmp_path / "cli-home")})
+
+
+def runner(cli_env: dict[str, str | None]) -> Run:
     def invoke(*args: str, input: str | None = None,
                env: dict[str, str | None] | None = None) -> Result:
         result = CliRunner().invoke(cli, list(args), input=input,

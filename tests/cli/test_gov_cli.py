@@ -16,7 +16,7 @@ import yaml
 
 from tests.cli.conftest import Run
 from tests.seeds import NAMES, snippet
-from tests.support.gateway import Gateway
+from tests.support.gateway import ADMIN_KEY, Gateway
 
 NewAgent = Callable[..., tuple[str, str]]
 UniqueName = Callable[[str], str]
@@ -71,26 +71,57 @@ def test_pipeline_shows_steps_by_phase_and_category(run: Run, admin: httpx.Clien
         for category, steps in categories.items():
             assert f"\n  {category} ({len(steps)})\n" in result.output
     assert "    classify_data\n" in result.output
-    if name != "starter":       # every step of starter is implemented
-        assert "    detect_shell_bleed  (unavailable)" in result.output
+    if name != "starter":       # every registered step is implemented in this version
+        assert re.search(r"^    detect_shell_bleed$", result.output, re.MULTILINE)
+    assert "unavailable" not in result.output and "not implemented" not in result.output
     assert re.search(r"^    validate_input$", result.output, re.MULTILINE)
+
+
+def test_pipeline_marks_a_registered_step_without_implementation(run_missing: Run) -> None:
+    result = run_missing("gov", "pipeline", "regulated")    # detect_shell_bleed not built
+    assert result.exit_code == 0, result.output
+    assert "    detect_shell_bleed  (unavailable)\n" in result.output
+    assert re.search(r"^    validate_input$", result.output, re.MULTILINE)
+    assert "! 1 steps in 1 slots are not implemented in this version: they report " \
+        "'unavailable', never block." in result.output
+
+
+def steps_header(url: str, key: str) -> list[list[str]]:
+    """X-TapPass-Steps of one echo chat call, as [step, verdict] pairs."""
+    reply = httpx.post(f"{url}/v1/chat/completions", timeout=10,
+                       headers={"Authorization": f"Bearer {key}"},
+                       json={"model": "tappass/echo",
+                             "messages": [{"role": "user", "content": "hi"}]})
+    return [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
 
 
 def test_pipeline_says_steps_and_slots_as_the_header_counts_them(run: Run,
                                                                  new_agent: NewAgent,
                                                                  gateway: Gateway) -> None:
     _, key = new_agent(preset="regulated")
-    reply = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
-                       headers={"Authorization": f"Bearer {key}"},
-                       json={"model": "tappass/echo",
-                             "messages": [{"role": "user", "content": "hi"}]})
-    entries = [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
-    unavailable = [step for step, verdict in entries if verdict == "unavailable"]
+    entries = steps_header(gateway.url, key)
     out = run("gov", "pipeline", "regulated").output
     distinct = len({s for s, _ in entries})
     assert out.splitlines()[1] == (
         f"{len(entries)} slots: {distinct} steps, 4 of them twice (detect_pii, "
         "detect_secrets, taint_tracking, check_exfiltration)")
+    assert [step for step, verdict in entries if verdict == "unavailable"] == []
+    assert "not implemented" not in out
+    assert max(map(len, out.splitlines())) <= 100
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["taint_tracking"], indirect=True)
+def test_unavailable_steps_and_slots_are_counted_as_the_header_counts_them(
+        run_missing: Run, missing_gateway: str) -> None:
+    created = httpx.post(f"{missing_gateway}/v1/agents", timeout=10,
+                         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                         json={"name": "slots-bot", "preset": "regulated",
+                               "flags": {"pii": "off"}})
+    assert created.status_code == 201, created.text
+    entries = steps_header(missing_gateway, created.json()["api_key"])
+    unavailable = [step for step, verdict in entries if verdict == "unavailable"]
+    assert unavailable == ["taint_tracking", "taint_tracking"]  # one step in two slots
+    out = run_missing("gov", "pipeline", "regulated").output
     assert (f"! {len(set(unavailable))} steps in {len(unavailable)} slots are not implemented "
             "in this version") in out
     assert max(map(len, out.splitlines())) <= 100
@@ -328,23 +359,49 @@ def test_bad_files_are_refused_before_sending(run: Run, tmp_path: Path, text: st
     assert message in result.output
 
 
-def test_apply_warns_about_a_step_this_version_does_not_run(run: Run, new_agent: NewAgent,
-                                                             tmp_path: Path) -> None:
+CLASSIFICATION_FILE = ("overrides:\n  categories:\n    classification:\n"
+                       "      enabled: true\n      default_level: CONFIDENTIAL\n")
+
+
+def test_apply_of_an_implemented_step_warns_nothing(run: Run, new_agent: NewAgent,
+                                                    admin: httpx.Client,
+                                                    tmp_path: Path) -> None:
     name, _ = new_agent()
-    path = tmp_path / "classification.yaml"
-    path.write_text("overrides:\n  categories:\n    classification:\n"
-                    "      enabled: true\n      default_level: CONFIDENTIAL\n")
+    path = write(tmp_path, CLASSIFICATION_FILE, "classification.yaml")
     result = run("gov", "apply", str(path), "--agent", name)
+    assert result.exit_code == 0, result.output
+    assert "not implemented" not in result.output and "\n! " not in f"\n{result.output}"
+    stored = admin.get(f"/v1/agents/{name}").json()
+    assert "classification" in json.dumps(stored)
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["classify_data"], indirect=True)
+def test_apply_warns_about_a_step_this_version_does_not_run(run_missing: Run,
+                                                             missing_gateway: str,
+                                                             tmp_path: Path) -> None:
+    created = httpx.post(f"{missing_gateway}/v1/agents", timeout=10, json={"name": "hr"},
+                         headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert created.status_code == 201, created.text
+    path = write(tmp_path, CLASSIFICATION_FILE, "classification.yaml")
+    result = run_missing("gov", "apply", str(path), "--agent", "hr")
     assert result.exit_code == 0, result.output
     assert (f"! {path}:3: overrides.categories.classification: classify_data "
             "(default_level) is not implemented in this version") in result.output
 
 
-def test_create_pipeline_warns_about_unimplemented_steps(run: Run,
-                                                         unique_name: UniqueName) -> None:
-    # the seed's command enables tool_poisoning_detection, implemented since issue 17
-    command = CREATE_CUSTOM_CLAIMS.replace("custom-claims", unique_name("claims"))
-    result = run(*argv(command.replace("tool_poisoning_detection", "taint_tracking")))
+def test_create_pipeline_of_the_seed_warns_nothing(run: Run, admin: httpx.Client,
+                                                   unique_name: UniqueName) -> None:
+    name = unique_name("claims")
+    result = run(*argv(CREATE_CUSTOM_CLAIMS.replace("custom-claims", name)))
+    assert result.exit_code == 0, result.output
+    assert "not implemented" not in result.output
+    assert admin.get(f"/admin/pipelines/{name}").status_code == 200
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["taint_tracking"], indirect=True)
+def test_create_pipeline_warns_about_unimplemented_steps(run_missing: Run) -> None:
+    command = CREATE_CUSTOM_CLAIMS.replace("tool_poisoning_detection", "taint_tracking")
+    result = run_missing(*argv(command))
     assert result.exit_code == 0, result.output
     assert "! enable: taint_tracking is not implemented in this version" \
         in result.output

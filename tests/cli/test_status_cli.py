@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tappass.cli import status
 from tests.cli.conftest import Run
 from tests.support.fake_upstream import free_port
-from tests.support.gateway import Gateway
+from tests.support.gateway import ADMIN_KEY, Gateway
 
 
 def lines_of(output: str) -> dict[str, str]:
@@ -37,7 +38,8 @@ def test_status_goes_green_once_an_agent_exists(run: Run, admin: httpx.Client) -
     assert "memory ok" in checks["database"]
     assert re.search(r"starter\s+before\s+7\s+call\s+2\s+after\s+2\s+= 11 slots",
                      result.output)
-    assert checks["pipeline"].startswith("!") and "unavailable" in checks["pipeline"]
+    assert checks["pipeline"].startswith("✓"), checks["pipeline"]  # every step implemented
+    assert "unavailable" not in result.output
     assert "fix:" not in result.output.split("providers")[0]
     assert "All checks passed" in result.output
 
@@ -96,20 +98,44 @@ def test_pipeline_without_unavailable_steps_is_ok() -> None:
     assert check.lines == ["starter    before  7  call  2  after  2  = 11 slots"]
 
 
-def test_unavailable_counts_agree_with_the_steps_header(run: Run, gateway: Gateway,
-                                                        admin: httpx.Client) -> None:
-    created = admin.post("/v1/agents", json={"name": "counting-bot", "preset": "regulated"})
-    reply = httpx.post(f"{gateway.url}/v1/chat/completions", timeout=10,
-                       headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+def steps_header(url: str, key: str) -> list[list[str]]:
+    """X-TapPass-Steps of one echo chat call, as [step, verdict] pairs."""
+    reply = httpx.post(f"{url}/v1/chat/completions", timeout=10,
+                       headers={"Authorization": f"Bearer {key}"},
                        json={"model": "tappass/echo",
                              "messages": [{"role": "user", "content": "hi"}]})
-    entries = [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
+    return [e.split("=") for e in reply.headers["X-TapPass-Steps"].split(", ")]
+
+
+def test_slot_counts_agree_with_the_steps_header(run: Run, gateway: Gateway,
+                                                 admin: httpx.Client) -> None:
+    created = admin.post("/v1/agents", json={"name": "counting-bot", "preset": "regulated"})
+    entries = steps_header(gateway.url, created.json()["api_key"])
+    assert not [step for step, verdict in entries if verdict == "unavailable"]
+    out = run("status").output
+    assert re.search(rf"regulated\s+before 24\s+call\s+8\s+after 13\s+= {len(entries)} "
+                     r"slots$", out, re.MULTILINE), out
+    assert "unavailable" not in out
+    assert max(map(len, out.splitlines())) <= 100, out
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["taint_tracking"], indirect=True)
+def test_unavailable_counts_agree_with_the_steps_header(run_missing: Run,
+                                                        missing_gateway: str) -> None:
+    created = httpx.post(f"{missing_gateway}/v1/agents", timeout=10,
+                         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                         json={"name": "counting-bot", "preset": "regulated",
+                               "flags": {"pii": "off"}})
+    assert created.status_code == 201, created.text
+    entries = steps_header(missing_gateway, created.json()["api_key"])
     unavailable = [step for step, verdict in entries if verdict == "unavailable"]
     said = f"{len(set(unavailable))} steps in {len(unavailable)} slots unavailable"
     assert len(set(unavailable)) != len(unavailable)  # the case that needs both numbers
-    out = run("status").output
+    out = run_missing("status").output
     assert re.search(rf"regulated\s+before 24\s+call\s+8\s+after 13\s+= {len(entries)} "
                      rf"slots\s+\({said}\)", out), out
+    checks = lines_of(out)
+    assert checks["pipeline"].startswith("!") and "unavailable" in checks["pipeline"]
     assert max(map(len, out.splitlines())) <= 100, out
 
 

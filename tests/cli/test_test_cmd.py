@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Run
+from tests.support.steps import unimplemented
 
 TESTS = Path(__file__).parent.parent
 NewAgent = Callable[..., tuple[str, str]]
@@ -171,16 +172,25 @@ def test_interactive_seed_command(run: Run) -> None:
     assert "> hello world\n" in out
     assert re.search(r"^before\s+validate_input\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
     assert re.search(r"^call\s+llm_call\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
-    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
-                     r"not available[^\n]*…$", out, re.MULTILINE)  # shortened to fit 100 columns
+    assert re.search(r"^before\s+detect_shell_bleed\s+allow\s+\d+\.\d{3}\s*$", out, re.MULTILINE)
+    assert "unavailable" not in out    # every registered step is implemented
     assert max(map(len, out.splitlines()[2:])) <= 100
-    wide = run("test", "--wide", input="hello world\nquit\n").output
-    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
-                     r"not available in this version\s*$", wide, re.MULTILINE)
     assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
     assert "  answer: hello world\n" in out
     assert re.search(r"^✗ block at validate_input: invalid input: input contains NUL "
                      r"characters \(\d+\.\d{3} ms\)$", out, re.MULTILINE)
+
+
+def test_interactive_reports_a_step_without_implementation_in_100_columns(run: Run) -> None:
+    with unimplemented("detect_shell_bleed"):    # the dry run compiles its pipeline in-process
+        out = run("test", input="hello world\nquit\n").output
+        wide = run("test", "--wide", input="hello world\nquit\n").output
+    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
+                     r"not available[^\n]*…$", out, re.MULTILINE)  # shortened to fit 100 columns
+    assert max(map(len, out.splitlines()[2:])) <= 100
+    assert re.search(r"^before\s+detect_shell_bleed\s+unavailable\s+0\.000\s+implementation "
+                     r"not available in this version\s*$", wide, re.MULTILINE)
+    assert re.search(r"^✓ allow \(\d+\.\d{3} ms\)$", out, re.MULTILINE)  # never blocks
 
 
 def test_interactive_ends_at_eof_and_takes_flags(run: Run) -> None:

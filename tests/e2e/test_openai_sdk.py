@@ -82,7 +82,7 @@ def test_sdk_raw_response_carries_governance_headers(gw: Gateway) -> None:
     assert "detect_pii=allow" in raw.headers["x-tappass-steps"]
     assert "classify_data=allow" in raw.headers["x-tappass-steps"]
     assert "detect_shell_bleed=allow" in raw.headers["x-tappass-steps"]
-    assert "unavailable" not in raw.headers["x-tappass-steps"]   # every step is implemented
+    assert "unavailable" not in raw.headers["x-tappass-steps"]  # every step is implemented
 
 
 def test_disabled_agent_raises_permission_denied_with_the_step(gw: Gateway) -> None:

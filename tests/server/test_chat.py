@@ -35,6 +35,27 @@ async def test_steps_header_lists_every_step_with_its_verdict(gateway: Gateway) 
     assert response.headers["x-tappass-classification"] == "INTERNAL"  # the default level
 
 
+async def test_a_step_without_implementation_says_unavailable_in_header_and_audit(
+        gateway_missing_steps: Gateway, unimplemented_steps: tuple[str, ...]) -> None:
+    [missing] = unimplemented_steps
+    key = await gateway_missing_steps.add_agent(preset="standard", flags={"pii": "off"})
+    response = await gateway_missing_steps.chat(key)
+    assert response.status_code == 200    # an unavailable step never blocks
+    steps = dict(item.split("=") for item in response.headers["x-tappass-steps"].split(", "))
+    assert steps[missing] == "unavailable"
+    assert [step for step, verdict in steps.items() if verdict == "unavailable"] == [missing]
+    event = await last_event(gateway_missing_steps)
+    assert event["id"] == response.headers["x-tappass-audit-id"]
+    assert [s["step"] for s in event["steps"] if s["verdict"] == "unavailable"] == [missing]
+
+
+async def test_no_registered_step_is_unavailable_in_this_version(gateway: Gateway) -> None:
+    key = await gateway.add_agent(preset="regulated", flags={"pii": "off"})
+    response = await gateway.chat(key)
+    assert "detect_shell_bleed=allow" in response.headers["x-tappass-steps"]
+    assert "unavailable" not in response.headers["x-tappass-steps"]
+
+
 async def test_every_request_is_audited_with_per_step_duration(gateway: Gateway) -> None:
     key = await gateway.add_agent(preset="regulated")
     response = await gateway.chat(key)

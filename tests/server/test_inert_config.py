@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import pytest
 
-from tappass.pipeline import inert
 from tests.conftest import ADMIN_HEADERS, Gateway
 
 CLASSIFICATION = {"categories": {"classification": {"enabled": True,
                                                    "default_level": "CONFIDENTIAL"}}}
 
 
-async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gateway) -> None:
+async def test_configuring_an_implemented_step_for_an_agent_does_not_warn(
+        gateway: Gateway) -> None:
+    await gateway.add_agent("inert-bot")
+    response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
+                                          json={"overrides": CLASSIFICATION})
+    assert response.status_code == 200, response.text
+    assert response.json()["warnings"] == []    # classify_data is implemented
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["classify_data"], indirect=True)
+async def test_enabling_an_unimplemented_step_for_an_agent_warns(
+        gateway_missing_steps: Gateway) -> None:
+    gateway = gateway_missing_steps
     await gateway.add_agent("inert-bot")
     response = await gateway.client.patch("/v1/agents/inert-bot/pipeline", headers=ADMIN_HEADERS,
                                           json={"overrides": CLASSIFICATION})
@@ -27,7 +38,9 @@ async def test_enabling_an_unimplemented_step_for_an_agent_warns(gateway: Gatewa
     assert response.json()["warnings"] == []
 
 
-async def test_custom_pipeline_enable_and_policy_warn(gateway: Gateway) -> None:
+@pytest.mark.parametrize("unimplemented_steps", ["taint_tracking"], indirect=True)
+async def test_custom_pipeline_enable_and_policy_warn(gateway_missing_steps: Gateway) -> None:
+    gateway = gateway_missing_steps
     response = await gateway.client.post("/admin/pipelines", headers=ADMIN_HEADERS, json={
         "name": "inert-pipe", "base": "starter", "enable": ["taint_tracking"],
         "disable": ["detect_pii"], "overrides": {"policy": {"require_human_approval": [
@@ -40,21 +53,39 @@ async def test_custom_pipeline_enable_and_policy_warn(gateway: Gateway) -> None:
     assert len(warnings) == 2  # disabling an unimplemented step is no warning
 
 
-async def test_flags_only_unimplemented_steps_act_on_warn(gateway: Gateway,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # every flag's steps are implemented now: pretend pii=tokenize is acted on by one that is not
-    monkeypatch.setitem(inert.FLAG_STEPS, "pii", (
-        "off", {"tokenize": ("detect_shell_bleed",), "*": ("detect_pii",)}))
+async def test_custom_pipeline_enabling_an_implemented_step_warns_only_about_approval(
+        gateway: Gateway) -> None:
+    response = await gateway.client.post("/admin/pipelines", headers=ADMIN_HEADERS, json={
+        "name": "live-pipe", "base": "starter", "enable": ["taint_tracking"],
+        "overrides": {"policy": {"require_human_approval": [{"classification": "RESTRICTED"}]}}})
+    assert response.status_code == 201, response.text
+    warnings = response.json()["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("overrides.policy.require_human_approval")
+
+
+@pytest.mark.parametrize("unimplemented_steps", [("pii_tokenization", "pii_restore")],
+                         indirect=True)
+async def test_flags_only_unimplemented_steps_act_on_warn(gateway_missing_steps: Gateway) -> None:
+    gateway = gateway_missing_steps
     response = await gateway.client.post("/v1/agents", headers=ADMIN_HEADERS, json={
         "name": "flagged", "flags": {"pii": "tokenize", "mode": "observe", "budget": "dev"}})
     assert response.status_code == 201
     assert response.json()["warnings"] == [
-        "flags.pii=tokenize: the steps acting on it (detect_shell_bleed) "
+        "flags.pii=tokenize: the steps acting on it (pii_tokenization, pii_restore) "
         "are not implemented in this version; stored, but it has no effect until they are"]
     for acted_on in ({"pii": "mask"}, {"pii": "off"}):  # detect_pii masks; off asks nothing
         response = await gateway.client.patch("/v1/agents/flagged", headers=ADMIN_HEADERS,
                                               json={"flags": acted_on})
         assert response.json()["warnings"] == []
+
+
+@pytest.mark.parametrize("unimplemented_steps", ["pii_tokenization"], indirect=True)
+async def test_a_flag_warns_only_when_every_step_acting_on_it_is_unimplemented(
+        gateway_missing_steps: Gateway) -> None:
+    response = await gateway_missing_steps.client.post("/v1/agents", headers=ADMIN_HEADERS,
+                                                       json={"name": "half",
+                                                             "flags": {"pii": "tokenize"}})
+    assert response.status_code == 201 and response.json()["warnings"] == []
 
 
 async def test_tokenize_is_implemented_and_warns_no_more(gateway: Gateway) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from tests.support.fake_upstream import free_port
 
@@ -77,3 +79,33 @@ def running_gateway(tmp: Path, *, env: dict[str, str] | None = None,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def threaded_gateway(admin_key: str = ADMIN_KEY) -> Iterator[str]:
+    """The gateway app served by uvicorn in a background thread of this process; its URL.
+
+    Unlike `running_gateway`, it sees what the test patched in this process (the step
+    registry, say), so the CLI can be run against a gateway in a state no release ships.
+    Build it after patching: pipelines are compiled when the app starts.
+    """
+    from tappass.app import create_app
+    from tappass.settings import load_settings
+
+    app = create_app(load_settings(storage="memory", admin_api_key=admin_key))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
+                                           log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError("the threaded gateway did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
