@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -164,7 +164,7 @@ async def test_an_agent_going_away_completes_the_stream_as_499(gateway: Gateway)
     ctx = await streaming_ctx(gateway, upstream)
     stream = await open_stream(ctx)
     opened_at = (await gateway.event(ctx.audit_id))["timestamp"]
-    body = stream_body(stream)
+    body = cast(AsyncGenerator[bytes, None], stream_body(stream))
     assert await body.__anext__() == b"data: " + CONTENT.replace(b',"usage":null', b"") + \
         b"\n\n"
     await body.aclose()  # what the server does when the agent disconnects
@@ -191,7 +191,7 @@ async def test_close_waits_for_the_completion_of_a_stream_the_agent_left(
         await update(events)
 
     monkeypatch.setattr(gateway.services.store, "update_audit", slow_update)
-    body = stream_body(stream)
+    body = cast(AsyncGenerator[bytes, None], stream_body(stream))
     await body.__anext__()
     await body.aclose()
     await asyncio.sleep(0.01)  # the completion is under way, held by the store

@@ -160,9 +160,7 @@ def needs_allowance(key: str, requested: str) -> bool:
     return requested not in FREE_LOOSENING.get(key, ())
 
 
-def _short(value: str | None, limit: int = 40) -> str:
-    if value is None:
-        return "unset"
+def _short(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[:limit] + "..."
 
 
@@ -175,7 +173,7 @@ def _setting(key: str, current: str | None) -> str:
 class FlagLocked(RequestError):
     """A request flag the agent's admin does not allow (403 `flag_locked`): a locked flag."""
 
-    def __init__(self, key: str, value: str | None, agent: str = "NAME", *,
+    def __init__(self, key: str, value: str | None, agent: str, *,
                  message: str | None = None) -> None:
         locked_to = f"locked to {_short(value)!r}" if value else "locked"
         super().__init__(message or (
@@ -190,8 +188,7 @@ class FlagLocked(RequestError):
 class FlagLoosening(FlagLocked):
     """A request flag that would loosen the agent's configuration without the allowance."""
 
-    def __init__(self, key: str, requested: str, current: str | None,
-                 agent: str = "NAME") -> None:
+    def __init__(self, key: str, requested: str, current: str | None, agent: str) -> None:
         super().__init__(key, current, agent, message=(
             f"flag {key}={_short(requested)} would loosen this agent's governance "
             f"({_setting(key, current)}); a request may only make governance stricter. An "
