@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any, cast
 
 import orjson
@@ -19,6 +19,7 @@ import pytest
 from tappass import keys
 from tappass.errors import ProviderError, StorageError
 from tappass.pipeline.context import Context
+from tappass.server.messages import AnthropicStream
 from tappass.server.streaming import (
     DISCONNECTED,
     DONE,
@@ -29,6 +30,7 @@ from tappass.server.streaming import (
     stream_body,
 )
 from tests.conftest import Gateway
+from tests.support.steps import WITHHELD, BlockAnswer, implemented
 
 CONTENT = b'{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":' \
           b'{"content":"hi"}}],"usage":null}'
@@ -57,10 +59,21 @@ class Upstream:
         self.closed = True
 
 
-async def streaming_ctx(gw: Gateway, upstream: Upstream, *,
-                        include_usage: bool = False) -> Context:
+class NoClose:
+    """An upstream iterator that has no `aclose` at all."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+
+
+async def streaming_ctx(gw: Gateway, upstream: Upstream | NoClose, *,
+                        include_usage: bool = False, preset: str = "starter") -> Context:
     """A request past its before and call phases, its upstream answer about to stream."""
-    await gw.add_agent()
+    await gw.add_agent(preset=preset)
     services = gw.services
     agent = await services.agents.get("bot")
     body: dict[str, Any] = {"model": "gpt-4o", "stream": True,
@@ -75,8 +88,16 @@ async def streaming_ctx(gw: Gateway, upstream: Upstream, *,
     return ctx
 
 
-async def read_all(stream: OpenStream) -> list[bytes]:
-    return [part async for part in stream_body(stream)]
+async def read_all(stream: OpenStream, fmt: AnthropicStream | None = None) -> list[bytes]:
+    return [part async for part in stream_body(stream, fmt)]
+
+
+def anthropic_error_of(tail: bytes) -> dict[str, Any]:
+    kind, data = tail.split(b"\n", 1)
+    assert kind == b"event: error" and data.startswith(b"data: ")
+    body = orjson.loads(data.removeprefix(b"data: "))
+    assert body["type"] == "error"
+    return dict(body["error"])
 
 
 def error_of(tail: bytes) -> dict[str, Any]:
@@ -91,7 +112,8 @@ async def test_a_clean_stream_is_completed_allowed_at_its_opening_time(gateway: 
     ctx = await streaming_ctx(gateway, upstream)
     stream = await open_stream(ctx)
     opened = (await gateway.event(ctx.audit_id))
-    assert opened["status"] == "open" and len(gateway.services.streams) == 1
+    assert (opened["status"], opened["http_status"]) == ("open", 200)
+    assert len(gateway.services.streams) == 1
     parts = await read_all(stream)
     assert parts[-1] == DONE
     assert upstream.closed
@@ -133,7 +155,9 @@ async def test_an_unreadable_usage_does_not_replace_the_one_already_noted(
     odd = b'{"choices":[],"usage":{"total_tokens":"x"}}'
     ctx = await streaming_ctx(gateway, Upstream(USAGE, odd), include_usage=True)
     parts = await read_all(await open_stream(ctx))
-    assert error_of(parts[-1])["code"] == "upstream_invalid"
+    error = error_of(parts[-1])
+    assert error["code"] == "upstream_invalid"
+    assert error["message"].startswith("provider 'tappass' answered with")  # who sent it
     assert (await gateway.event(ctx.audit_id))["usage"]["total_tokens"] == 6
 
 
@@ -157,6 +181,45 @@ async def test_a_completion_that_cannot_be_written_ends_with_an_error_never_done
         caplog.text
     assert len(gateway.services.streams) == 0  # not completed again at shutdown
     assert await stream.complete({"status": "allowed"})  # once done, never written again
+
+
+async def test_in_anthropic_format_a_failed_completion_is_an_api_error_event(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT))
+    stream = await open_stream(ctx)
+
+    async def disk_full(events: list[dict[str, Any]]) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(gateway.services.store, "update_audit", disk_full)
+    parts = await read_all(stream, AnthropicStream())
+    error = anthropic_error_of(parts[-1])
+    assert (error["type"], error["code"], error["retryable"]) == (
+        "api_error", "audit_unavailable", True)  # a 503, not a timeout
+
+
+@pytest.fixture
+def output_scan_blocks() -> Iterator[None]:
+    with implemented("output_scan", BlockAnswer):  # before the gateway compiles pipelines
+        yield
+
+
+@pytest.mark.parametrize("anthropic", [False, True])
+async def test_a_block_after_the_answer_streamed_is_a_403_error_event_audited_200(
+        output_scan_blocks: None, gateway: Gateway, anthropic: bool) -> None:
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT), preset="standard")
+    parts = await read_all(await open_stream(ctx), AnthropicStream() if anthropic else None)
+    assert DONE not in parts
+    if anthropic:
+        error = anthropic_error_of(parts[-1])
+        assert error["type"] == "permission_error"  # Anthropic's name for a 403
+    else:
+        error = error_of(parts[-1])
+    assert (error["code"], error["step"], error["reason"]) == ("blocked", "output_scan", WITHHELD)
+    event = await gateway.event(ctx.audit_id)
+    # the agent already had a 200 and the answer's bytes: the audit says so
+    assert (event["status"], event["http_status"], event["blocked_by"], event["reason"]) == (
+        "blocked", 200, "output_scan", WITHHELD)
 
 
 async def test_an_agent_going_away_completes_the_stream_as_499(gateway: Gateway) -> None:
@@ -225,14 +288,16 @@ async def test_shutdown_completes_every_open_stream_as_shutdown(gateway: Gateway
 
 
 async def test_a_provider_error_mid_stream_is_its_error_event_keeping_readable_usage(
-        gateway: Gateway) -> None:
+        gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     fault = ProviderError("provider 'openai' broke the stream", status=502,
                           code="upstream_error", provider="openai",
                           usage={"prompt_tokens": 4, "total_tokens": 9})
     upstream = Upstream(CONTENT, fail=fault)
     ctx = await streaming_ctx(gateway, upstream)
-    parts = await read_all(await open_stream(ctx))
+    with caplog.at_level(logging.WARNING, logger="tappass.server"):
+        parts = await read_all(await open_stream(ctx))
     assert DONE not in parts and upstream.closed
+    assert f"request {ctx.audit_id} failed: upstream_error" in caplog.text
     error = error_of(parts[-1])
     assert (error["code"], error["type"], error["audit_id"]) == (
         "upstream_error", "upstream_error", ctx.audit_id)
@@ -270,12 +335,34 @@ async def test_a_fault_inside_the_gateway_is_a_500_error_event_without_internals
     assert "/srv/secret/path" in caplog.text  # the cause is for the admin, in the log
 
 
-async def test_a_broken_upstream_close_does_not_hide_the_outcome(gateway: Gateway) -> None:
+async def test_a_broken_upstream_close_does_not_hide_the_outcome(
+        gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     class BadClose(Upstream):
         async def aclose(self) -> None:
             raise OSError("connection reset")
 
     ctx = await streaming_ctx(gateway, BadClose(CONTENT))
+    with caplog.at_level(logging.DEBUG, logger="tappass.server"):
+        parts = await read_all(await open_stream(ctx))
+    assert parts[-1] == DONE
+    assert (await gateway.event(ctx.audit_id))["status"] == "allowed"
+    [record] = [r for r in caplog.records if "closing the upstream" in r.getMessage()]
+    assert record.getMessage() == f"closing the upstream stream of {ctx.audit_id} failed"
+    assert record.exc_info is not None and isinstance(record.exc_info[1], OSError)
+
+
+async def test_an_upstream_without_aclose_still_ends_the_stream(gateway: Gateway) -> None:
+    ctx = await streaming_ctx(gateway, NoClose(CONTENT))
     parts = await read_all(await open_stream(ctx))
     assert parts[-1] == DONE
     assert (await gateway.event(ctx.audit_id))["status"] == "allowed"
+
+
+async def test_in_anthropic_format_an_upstream_timeout_is_a_timeout_error_event(
+        gateway: Gateway) -> None:
+    fault = ProviderError("provider 'openai' stalled", status=504, code="upstream_timeout",
+                          provider="openai")
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT, fail=fault))
+    parts = await read_all(await open_stream(ctx), AnthropicStream())
+    error = anthropic_error_of(parts[-1])
+    assert (error["type"], error["code"]) == ("timeout_error", "upstream_timeout")
