@@ -78,6 +78,25 @@ async def test_disabled_agent_gets_the_seeds_403_and_is_audited(gateway: Gateway
     assert error["reason"] == "agent 'bot' is disabled" and error["type"] == "policy_violation"
     event = await last_event(gateway)
     assert event["id"] == error["audit_id"] and event["blocked"] is True
+    assert response.headers["x-tappass-audit-id"] == error["audit_id"]
+
+
+async def test_a_refusal_that_cannot_be_audited_is_a_503_naming_its_audit_id(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent()
+    await gateway.client.patch("/v1/agents/bot", headers=ADMIN_HEADERS,
+                               content=b'{"enabled": false}')
+
+    async def failing(events: list) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(gateway.services.store, "append_audit", failing)
+    response = await gateway.chat(key)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["code"], error["type"], error["retryable"]) == (
+        "audit_unavailable", "storage_error", True)
+    assert response.headers["x-tappass-audit-id"].startswith("ae_")
 
 
 async def test_rotated_key_is_rejected_at_once(gateway: Gateway) -> None:
