@@ -366,3 +366,15 @@ async def test_in_anthropic_format_an_upstream_timeout_is_a_timeout_error_event(
     parts = await read_all(await open_stream(ctx), AnthropicStream())
     error = anthropic_error_of(parts[-1])
     assert (error["type"], error["code"]) == ("timeout_error", "upstream_timeout")
+
+
+async def test_a_messages_stream_is_written_in_anthropics_events(gateway: Gateway) -> None:
+    key = await gateway.add_agent(name="claude")
+    response = await gateway.client.post(
+        "/v1/messages", headers={"x-api-key": key}, json={
+            "model": "tappass/echo", "max_tokens": 50, "stream": True,
+            "messages": [{"role": "user", "content": "hello"}]})
+    assert response.status_code == 200
+    kinds = [e.split("\n", 1)[0] for e in response.text.split("\n\n") if e]
+    assert kinds[0] == "event: message_start" and kinds[-1] == "event: message_stop"
+    assert "data: [DONE]" not in response.text
