@@ -222,7 +222,8 @@ async def test_a_block_after_the_answer_streamed_is_a_403_error_event_audited_20
         "blocked", 200, "output_scan", WITHHELD)
 
 
-async def test_an_agent_going_away_completes_the_stream_as_499(gateway: Gateway) -> None:
+async def test_an_agent_going_away_completes_the_stream_as_499(
+        gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     upstream = Upstream(CONTENT, CONTENT, USAGE)
     ctx = await streaming_ctx(gateway, upstream)
     stream = await open_stream(ctx)
@@ -240,6 +241,8 @@ async def test_an_agent_going_away_completes_the_stream_as_499(gateway: Gateway)
     assert (event["status"], event["http_status"], event["error"]) == (
         "failed", 499, DISCONNECTED)
     assert event["reason"] is None and event["timestamp"] == opened_at
+    await asyncio.sleep(0.01)  # the completion's done-callbacks have run
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_close_waits_for_the_completion_of_a_stream_the_agent_left(
@@ -333,6 +336,15 @@ async def test_a_fault_inside_the_gateway_is_a_500_error_event_without_internals
         "the gateway failed while streaming; see the gateway log")
     assert f"stream {ctx.audit_id} failed inside the gateway" in caplog.text
     assert "/srv/secret/path" in caplog.text  # the cause is for the admin, in the log
+
+
+async def test_in_anthropic_format_a_fault_inside_the_gateway_is_an_api_error_event(
+        gateway: Gateway) -> None:
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT, fail=KeyError("x")))
+    parts = await read_all(await open_stream(ctx), AnthropicStream())
+    error = anthropic_error_of(parts[-1])
+    assert (error["type"], error["code"], error["retryable"]) == (
+        "api_error", "internal_error", False)
 
 
 async def test_a_broken_upstream_close_does_not_hide_the_outcome(
