@@ -38,6 +38,11 @@ S, SAME, L = Change.STRICTER, Change.SAME, Change.LOOSER
     ("email", "allow", "block", L), ("email", "allow", "internal:company.com", L),
     ("email", "internal:evil.example", "internal:company.com", L),
     ("email", "internal:company.com", "block", L), ("email", "allow", None, L),
+    ("email", "mirror:audit@company.com", "allow", S), ("email", "block", "mirror:a@b.com", S),
+    ("email", "mirror:audit@company.com", "mirror:AUDIT@Company.com", SAME),
+    ("email", "mirror:me@evil.example", "mirror:audit@company.com", L),
+    ("email", "mirror:audit@company.com", "internal:company.com", L),
+    ("email", "allow", "mirror:audit@company.com", L),
     # budget: by caps (per call, per session); dev 0.10/2, standard 2/50
     ("budget", "dev", "standard", S), ("budget", "custom:1:10", "standard", S),
     ("budget", "standard", "unlimited", S), ("budget", "custom:2:50", "standard", SAME),

@@ -106,11 +106,10 @@ FREE_LOOSENING: dict[str, frozenset[str]] = {
 
 
 def _rank(key: str, value: str | None) -> int:
-    if value is not None and key == "email" and value.startswith(("internal:", "mirror:")):
-        return 1
-    if value is None or value not in _RANKS[key]:
+    # internal:<domain> and mirror:<address> are in no table: like an unset email, rank 1
+    if value is None:
         return _UNSET_RANK[key]
-    return _RANKS[key][value]
+    return _RANKS[key].get(value, _UNSET_RANK[key])
 
 
 def _email_domain(value: str | None) -> str | None:
