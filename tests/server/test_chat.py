@@ -130,6 +130,7 @@ async def test_malformed_requests_are_400_naming_the_field(gateway: Gateway, bod
                                          headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == field
+    assert response.json()["error"]["type"] == "invalid_request_error"
     assert field in response.json()["error"]["message"]
     assert (await last_event(gateway))["status"] == "failed"
 

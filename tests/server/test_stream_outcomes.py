@@ -19,6 +19,7 @@ import pytest
 from tappass import keys
 from tappass.errors import ProviderError, StorageError
 from tappass.pipeline.context import Context
+from tappass.server.failures import AUDIT_UNAVAILABLE
 from tappass.server.messages import AnthropicStream
 from tappass.server.streaming import (
     DISCONNECTED,
@@ -176,9 +177,10 @@ async def test_a_completion_that_cannot_be_written_ends_with_an_error_never_done
     error = error_of(parts[-1])
     assert (error["type"], error["code"], error["retryable"], error["audit_id"]) == (
         "storage_error", "audit_unavailable", True, ctx.audit_id)
+    assert error["message"] == AUDIT_UNAVAILABLE
     assert (await gateway.event(ctx.audit_id))["status"] == "open"
-    assert f"audit event {ctx.audit_id} stays open: completing it failed: disk full" in \
-        caplog.text
+    assert [r.getMessage() for r in caplog.records if r.name == "tappass.server"] == [
+        f"audit event {ctx.audit_id} stays open: completing it failed: disk full"]
     assert len(gateway.services.streams) == 0  # not completed again at shutdown
     assert await stream.complete({"status": "allowed"})  # once done, never written again
 
@@ -334,7 +336,8 @@ async def test_a_fault_inside_the_gateway_is_a_500_error_event_without_internals
     assert (event["status"], event["http_status"], event["error"], event["reason"]) == (
         "failed", 500, "internal error while streaming (see the gateway log)",
         "the gateway failed while streaming; see the gateway log")
-    assert f"stream {ctx.audit_id} failed inside the gateway" in caplog.text
+    [record] = [r for r in caplog.records if r.name == "tappass.server"]
+    assert record.getMessage() == f"stream {ctx.audit_id} failed inside the gateway"
     assert "/srv/secret/path" in caplog.text  # the cause is for the admin, in the log
 
 
