@@ -149,15 +149,15 @@ class ProbedStore(Store):
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
 
     def monotonic(self) -> float:
         return self.now
 
 
-async def failing_recorder(store: ProbedStore, interval: float) -> AuditRecorder:
-    recorder = AuditRecorder(store, probe_interval=interval)  # type: ignore[arg-type]
+async def failing_recorder(store: ProbedStore, **options: float) -> AuditRecorder:
+    recorder = AuditRecorder(store, **options)  # type: ignore[arg-type]
     recorder.start()
     with pytest.raises(StorageError):
         await recorder.record(event(1))
@@ -165,21 +165,25 @@ async def failing_recorder(store: ProbedStore, interval: float) -> AuditRecorder
     return recorder
 
 
-async def test_a_probe_runs_again_once_a_full_interval_has_passed(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_probe_runs_at_once_then_again_once_a_full_second_has_passed(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import tappass.audit.recorder as module
-    clock = Clock()
+    clock = Clock(0.0)  # whatever the monotonic clock reads, the first probe is not held back
     monkeypatch.setattr(module, "time", clock)
     store = ProbedStore()
-    recorder = await failing_recorder(store, interval=2.0)
+    recorder = await failing_recorder(store)
     assert not await recorder.writable(1.0) and store.probes == 1
     assert recorder.health.last_error == "disk still full"  # the probe's own error, kept
-    clock.now += 1.999
+    clock.now = 0.999
     assert not await recorder.writable(1.0) and store.probes == 1
-    clock.now = 102.0  # exactly one interval after the first probe
+    clock.now = 1.0  # exactly the default interval after the first probe
     store.fail = 0
+    began = recorder.health.failing_since
+    assert began is not None
     assert await recorder.writable(1.0) and store.probes == 2
     assert not recorder.health.failing
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"audit writes succeed again (failing since {began.isoformat()})"]
     await recorder.close()
 
 
@@ -188,7 +192,7 @@ async def test_a_slow_probe_answers_not_writable_in_time_and_is_reused(
     import tappass.audit.recorder as module
     monkeypatch.setattr(module, "time", Clock())
     store = ProbedStore()
-    recorder = await failing_recorder(store, interval=0.0)
+    recorder = await failing_recorder(store, probe_interval=0.0)
     store.hang = asyncio.Event()
     store.fail = 0
     assert not await asyncio.wait_for(recorder.writable(0.01), 1.0)  # gave up after 0.01 s
