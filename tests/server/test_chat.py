@@ -40,6 +40,7 @@ async def test_every_request_is_audited_with_per_step_duration(gateway: Gateway)
     event = await last_event(gateway)
     assert event["id"] == response.headers["x-tappass-audit-id"]
     assert event["status"] == "allowed" and event["pipeline"] == "regulated"
+    assert event["http_status"] == 200
     assert len(event["steps"]) == 45
     assert all(isinstance(step["duration_ms"], float) for step in event["steps"])
     assert event["usage"]["total_tokens"] > 0
