@@ -77,6 +77,7 @@ async def test_disabled_agent_gets_the_seeds_403_and_is_audited(gateway: Gateway
     error = response.json()["error"]
     assert error["step"] == "authentication" and error["blocked_by"] == "authentication"
     assert error["reason"] == "agent 'bot' is disabled" and error["type"] == "policy_violation"
+    assert error["code"] == "agent_disabled"
     event = await last_event(gateway)
     assert event["id"] == error["audit_id"] and event["blocked"] is True
     assert response.headers["x-tappass-audit-id"] == error["audit_id"]
