@@ -393,3 +393,25 @@ async def test_a_messages_stream_is_written_in_anthropics_events(gateway: Gatewa
     kinds = [e.split("\n", 1)[0] for e in response.text.split("\n\n") if e]
     assert kinds[0] == "event: message_start" and kinds[-1] == "event: message_stop"
     assert "data: [DONE]" not in response.text
+
+
+async def test_shutdown_goes_on_when_a_background_completion_failed_unexpectedly(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT, CONTENT))
+    stream = await open_stream(ctx)
+    gate = asyncio.Event()
+
+    async def broken(event: dict[str, Any]) -> None:
+        await gate.wait()
+        raise RuntimeError("a bug, not a storage error")
+
+    monkeypatch.setattr(gateway.services.audit, "complete", broken)
+    body = cast(AsyncGenerator[bytes, None], stream_body(stream))
+    await body.__anext__()
+    await body.aclose()  # the agent left: completed in the background...
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(gateway.services.streams.close())
+    await asyncio.sleep(0.01)
+    gate.set()  # ...where it fails while shutdown waits for it
+    await closing  # must not raise: the audit writer is stopped next
+    assert stream.done and len(gateway.services.streams) == 0
