@@ -39,7 +39,7 @@ check: $(VENV)/.installed-test
 MUTMUT_VERSION ?= 3.8.1
 mutants: $(VENV)/.installed-test
 	$(BIN)/pip install -q 'mutmut==$(MUTMUT_VERSION)'
-	TAPPASS_TEST_TIMEOUT=5 $(BIN)/mutmut run $(ARGS) > $(VENV)/mutmut-run.log 2>&1 || (tail -40 $(VENV)/mutmut-run.log; exit 1)
+	TAPPASS_TEST_TIMEOUT=15 $(BIN)/mutmut run $(ARGS) > $(VENV)/mutmut-run.log 2>&1 || (tail -40 $(VENV)/mutmut-run.log; exit 1)
 	$(BIN)/python tests/mutation/report.py
 
 bench: $(VENV)/.installed-test

@@ -32,6 +32,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("TAPPASS_HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_policy_caches() -> None:
+    """Each test computes flag comparisons and budgets itself, never reads an earlier test's.
+
+    The caches are process-wide; the mutation run (`make mutants`) forks every mutant's tests
+    from a process that already ran the suite once, so a cached result would hide the mutant.
+    """
+    from tappass.policy.budget import budget_for
+    from tappass.policy.flags import compare
+    compare.cache_clear()
+    budget_for.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[FakeUpstream]:
     with running_upstream() as fake:

@@ -130,3 +130,74 @@ async def test_a_storage_error_reaches_the_caller_as_raised() -> None:
         await recorder.record(event(1))
     assert info.value is raised
     await recorder.close()
+
+
+class ProbedStore(Store):
+    """A store whose appends fail until `healthy`; probes fail or hang (`hang`) likewise."""
+
+    def __init__(self) -> None:
+        super().__init__(fail=1_000_000)
+        self.probes = 0
+        self.hang: asyncio.Event | None = None
+
+    async def probe_audit_write(self) -> None:
+        self.probes += 1
+        if self.hang is not None:
+            await self.hang.wait()
+        if self.fail:
+            raise StorageError("disk still full")
+
+
+class Clock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def failing_recorder(store: ProbedStore, **options: float) -> AuditRecorder:
+    recorder = AuditRecorder(store, **options)  # type: ignore[arg-type]
+    recorder.start()
+    with pytest.raises(StorageError):
+        await recorder.record(event(1))
+    assert recorder.health.failing
+    return recorder
+
+
+async def test_a_probe_runs_at_once_then_again_once_a_full_second_has_passed(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import tappass.audit.recorder as module
+    clock = Clock(0.0)  # whatever the monotonic clock reads, the first probe is not held back
+    monkeypatch.setattr(module, "time", clock)
+    store = ProbedStore()
+    recorder = await failing_recorder(store)
+    assert not await recorder.writable(1.0) and store.probes == 1
+    assert recorder.health.last_error == "disk still full"  # the probe's own error, kept
+    clock.now = 0.999
+    assert not await recorder.writable(1.0) and store.probes == 1
+    clock.now = 1.0  # exactly the default interval after the first probe
+    store.fail = 0
+    began = recorder.health.failing_since
+    assert began is not None
+    assert await recorder.writable(1.0) and store.probes == 2
+    assert not recorder.health.failing
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"audit writes succeed again (failing since {began.isoformat()})"]
+    await recorder.close()
+
+
+async def test_a_slow_probe_answers_not_writable_in_time_and_is_reused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tappass.audit.recorder as module
+    monkeypatch.setattr(module, "time", Clock())
+    store = ProbedStore()
+    recorder = await failing_recorder(store, probe_interval=0.0)
+    store.hang = asyncio.Event()
+    store.fail = 0
+    assert not await asyncio.wait_for(recorder.writable(0.01), 1.0)  # gave up after 0.01 s
+    assert not await asyncio.wait_for(recorder.writable(0.01), 1.0)
+    assert store.probes == 1  # the second caller waited on the same probe
+    store.hang.set()
+    assert await recorder.writable(1.0) and store.probes == 1
+    await recorder.close()

@@ -14,7 +14,10 @@ from collections import defaultdict
 from pathlib import Path
 
 THRESHOLD = 0.95
-KILLED = {1, 3, 24, -24, 152, 255, 36, 37}   # failed test, pytest error, timeout, type check
+# failed test, pytest error, timeout (SIGXCPU, or SIGKILL at the hard CPU limit), type check,
+# and a test process that crashed (SIGSEGV: seen only under mutants that fail a test)
+KILLED = {1, 3, 24, -24, 152, 255, 36, 37, -9, -11}
+FAILED_TEST = {1, 3}
 NO_TESTS = {5, 33}
 EQUIVALENT_FILE = Path(__file__).with_name("equivalent.txt")
 
@@ -46,9 +49,13 @@ def main() -> int:
     known = equivalent()
     rows, open_mutants = [], defaultdict(list)
     total_killed = total_counted = 0
+    killed_equivalent = []
     for module, codes in results(root).items():
-        killed = sum(1 for code in codes.values() if code in KILLED)
+        # an equivalent mutant counts once, as equivalent; one a test failed on is reported
+        killed = sum(1 for name, code in codes.items() if code in KILLED and name not in known)
         equiv = sum(1 for name in codes if name in known)
+        killed_equivalent += [name for name, code in codes.items()
+                              if name in known and code in FAILED_TEST]
         for name, code in sorted(codes.items()):
             if code not in KILLED and name not in known:
                 status = "no tests" if code in NO_TESTS else "survived" if code == 0 \
@@ -69,9 +76,16 @@ def main() -> int:
         print(f"\nnot killed in {module} (see `.venv/bin/mutmut show NAME`):")
         for name in names:
             print(f"  {name}")
+    if killed_equivalent:
+        print(f"\n{len(killed_equivalent)} entries of {EQUIVALENT_FILE.name} were killed by a "
+              f"test (so not equivalent): review them")
+        for name in sorted(killed_equivalent):
+            print(f"  {name}")
     if stale:
         print(f"\n{len(stale)} entries of {EQUIVALENT_FILE.name} match no mutant any more "
               f"(the code changed): review them")
+        for name in stale:
+            print(f"  {name}")
     if overall < THRESHOLD:
         print(f"\nmutation score {overall:.1%} is below {THRESHOLD:.0%}", file=sys.stderr)
         return 1

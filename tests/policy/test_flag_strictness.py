@@ -38,6 +38,11 @@ S, SAME, L = Change.STRICTER, Change.SAME, Change.LOOSER
     ("email", "allow", "block", L), ("email", "allow", "internal:company.com", L),
     ("email", "internal:evil.example", "internal:company.com", L),
     ("email", "internal:company.com", "block", L), ("email", "allow", None, L),
+    ("email", "mirror:audit@company.com", "allow", S), ("email", "block", "mirror:a@b.com", S),
+    ("email", "mirror:audit@company.com", "mirror:AUDIT@Company.com", SAME),
+    ("email", "mirror:me@evil.example", "mirror:audit@company.com", L),
+    ("email", "mirror:audit@company.com", "internal:company.com", L),
+    ("email", "allow", "mirror:audit@company.com", L),
     # budget: by caps (per call, per session); dev 0.10/2, standard 2/50
     ("budget", "dev", "standard", S), ("budget", "custom:1:10", "standard", S),
     ("budget", "standard", "unlimited", S), ("budget", "custom:2:50", "standard", SAME),
@@ -150,3 +155,25 @@ def test_validate_loosenable_names_the_bad_input() -> None:
         validate_loosenable(["colour"])
     with pytest.raises(FlagError, match="loosenable_flags: expected a list"):
         validate_loosenable("mode")
+
+
+def test_a_refusal_shows_a_value_of_up_to_40_characters_whole() -> None:
+    def shown(value: str) -> str:
+        with pytest.raises(FlagLoosening) as info:
+            check_flag("budget", value, "dev", DEFAULT)
+        return str(info.value).split(" would loosen")[0].removeprefix("flag budget=")
+
+    forty = "custom:1:" + "1" * 31
+    assert shown(forty) == forty
+    assert shown(forty + "1") == forty + "..."
+
+
+def test_a_budget_the_agent_sets_is_compared_not_the_pipelines_default() -> None:
+    base = {"budget": "dev"}
+    with pytest.raises(FlagLoosening, match="budget is dev for it"):
+        merge_flags(base, {"budget": "standard"}, DEFAULT, default_budget="unlimited")
+    assert loosened_flags(base, {"budget": "standard"}, default_budget="unlimited") == \
+        ["budget"]
+    assert loosened_flags({}, {"budget": "standard"}, default_budget="unlimited") == []
+    with pytest.raises(FlagLoosening, match=r"\(mode is not set for it, so the pipeline's"):
+        merge_flags({"budget": "dev"}, {"mode": "off"}, DEFAULT, default_budget="standard")

@@ -62,6 +62,7 @@ async def test_every_request_is_audited_with_per_step_duration(gateway: Gateway)
     event = await last_event(gateway)
     assert event["id"] == response.headers["x-tappass-audit-id"]
     assert event["status"] == "allowed" and event["pipeline"] == "regulated"
+    assert event["http_status"] == 200
     assert len(event["steps"]) == 45
     assert all(isinstance(step["duration_ms"], float) for step in event["steps"])
     assert event["usage"]["total_tokens"] > 0
@@ -98,8 +99,28 @@ async def test_disabled_agent_gets_the_seeds_403_and_is_audited(gateway: Gateway
     error = response.json()["error"]
     assert error["step"] == "authentication" and error["blocked_by"] == "authentication"
     assert error["reason"] == "agent 'bot' is disabled" and error["type"] == "policy_violation"
+    assert error["code"] == "agent_disabled"
     event = await last_event(gateway)
     assert event["id"] == error["audit_id"] and event["blocked"] is True
+    assert response.headers["x-tappass-audit-id"] == error["audit_id"]
+
+
+async def test_a_refusal_that_cannot_be_audited_is_a_503_naming_its_audit_id(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await gateway.add_agent()
+    await gateway.client.patch("/v1/agents/bot", headers=ADMIN_HEADERS,
+                               content=b'{"enabled": false}')
+
+    async def failing(events: list) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(gateway.services.store, "append_audit", failing)
+    response = await gateway.chat(key)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert (error["code"], error["type"], error["retryable"]) == (
+        "audit_unavailable", "storage_error", True)
+    assert response.headers["x-tappass-audit-id"].startswith("ae_")
 
 
 async def test_rotated_key_is_rejected_at_once(gateway: Gateway) -> None:
@@ -133,6 +154,7 @@ async def test_malformed_requests_are_400_naming_the_field(gateway: Gateway, bod
                                          headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == field
+    assert response.json()["error"]["type"] == "invalid_request_error"
     assert field in response.json()["error"]["message"]
     assert (await last_event(gateway))["status"] == "failed"
 

@@ -98,7 +98,8 @@ async def test_a_content_part_whose_text_is_not_a_string_is_a_400(faulty: Gatewa
 # -- no internals for agents -------------------------------------------------------------
 
 async def test_a_failing_step_shows_no_exception_text(
-        faulty: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        faulty: Gateway, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     async def broken(self: CostTracking, ctx: Any) -> None:
         raise OSError("[Errno 28] No space left on device: '/var/lib/tappass/prices.db'")
 
@@ -113,6 +114,7 @@ async def test_a_failing_step_shows_no_exception_text(
     assert error["audit_id"] in error["message"]
     event = await faulty.event(error["audit_id"])
     assert "No space left on device" in event["error"]  # the admin sees the cause
+    assert f"request {error['audit_id']} failed: step_failed" in caplog.text  # and the log
 
 
 async def test_a_step_failing_mid_stream_ends_with_an_error_event(

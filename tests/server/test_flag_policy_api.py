@@ -33,7 +33,9 @@ async def test_an_agent_allows_no_loosening_by_default(gateway: Gateway) -> None
 async def test_a_patch_takes_effect_on_the_next_request(gateway: Gateway) -> None:
     key = await gateway.add_agent("quick-bot", "standard")
     off = {"X-TapPass-Flags": "mode=off"}
-    assert (await gateway.chat(key, headers=off)).status_code == 403
+    refused = await gateway.chat(key, headers=off)
+    assert refused.status_code == 403  # and the refusal names the fix for this very agent
+    assert "`tappass agents allow-loosening quick-bot mode`" in refused.json()["error"]["reason"]
     await gateway.client.patch("/v1/agents/quick-bot", headers=ADMIN_HEADERS,
                                json={"loosenable_flags": ["mode"]})
     response = await gateway.chat(key, headers=off)

@@ -57,6 +57,8 @@ async def test_a_pipeline_that_no_longer_loads_fails_closed_503(gateway: Gateway
     assert response.status_code == 503
     error = response.json()["error"]
     assert (error["type"], error["code"]) == ("governance_error", "pipeline_invalid")
+    assert error["retryable"] is False  # an admin must fix the pipeline: retrying won't help
+    assert error["audit_id"] == response.headers["X-TapPass-Audit-Id"]
     assert error["message"].startswith("the agent's pipeline cannot be loaded: preset: "
                                        "unknown preset 'lean'")
     event = await last_event(gateway)
@@ -64,6 +66,7 @@ async def test_a_pipeline_that_no_longer_loads_fails_closed_503(gateway: Gateway
     assert (event["agent"], event["agent_id"], event["status"], event["http_status"]) == (
         "bot", agent_id, "failed", 503)
     assert event["reason"].startswith("preset: unknown preset 'lean'")
+    assert event["id"] == error["audit_id"]
 
 
 async def test_the_session_id_reaches_the_audit_event(gateway: Gateway) -> None:

@@ -106,11 +106,10 @@ FREE_LOOSENING: dict[str, frozenset[str]] = {
 
 
 def _rank(key: str, value: str | None) -> int:
-    if value is not None and key == "email" and value.startswith(("internal:", "mirror:")):
-        return 1
-    if value is None or value not in _RANKS[key]:
+    # internal:<domain> and mirror:<address> are in no table: like an unset email, rank 1
+    if value is None:
         return _UNSET_RANK[key]
-    return _RANKS[key][value]
+    return _RANKS[key].get(value, _UNSET_RANK[key])
 
 
 def _email_domain(value: str | None) -> str | None:
@@ -160,9 +159,7 @@ def needs_allowance(key: str, requested: str) -> bool:
     return requested not in FREE_LOOSENING.get(key, ())
 
 
-def _short(value: str | None, limit: int = 40) -> str:
-    if value is None:
-        return "unset"
+def _short(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[:limit] + "..."
 
 
@@ -175,7 +172,7 @@ def _setting(key: str, current: str | None) -> str:
 class FlagLocked(RequestError):
     """A request flag the agent's admin does not allow (403 `flag_locked`): a locked flag."""
 
-    def __init__(self, key: str, value: str | None, agent: str = "NAME", *,
+    def __init__(self, key: str, value: str | None, agent: str, *,
                  message: str | None = None) -> None:
         locked_to = f"locked to {_short(value)!r}" if value else "locked"
         super().__init__(message or (
@@ -190,8 +187,7 @@ class FlagLocked(RequestError):
 class FlagLoosening(FlagLocked):
     """A request flag that would loosen the agent's configuration without the allowance."""
 
-    def __init__(self, key: str, requested: str, current: str | None,
-                 agent: str = "NAME") -> None:
+    def __init__(self, key: str, requested: str, current: str | None, agent: str) -> None:
         super().__init__(key, current, agent, message=(
             f"flag {key}={_short(requested)} would loosen this agent's governance "
             f"({_setting(key, current)}); a request may only make governance stricter. An "

@@ -58,8 +58,8 @@ def _headers(ctx: Context) -> dict[str, str]:
     return headers
 
 
-def _error(api: ApiShape, status: int, message: str, *, type: str = "invalid_request_error",
-           code: str = "invalid_request", param: str | None = None,
+def _error(api: ApiShape, status: int, message: str, *, code: str,
+           type: str = "invalid_request_error", param: str | None = None,
            headers: dict[str, str] | None = None, **extra: Any) -> Response:
     return api.reply(error_body(message, type=type, code=code, param=param, **extra), status,
                      headers)
