@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tappass.detect.scan import Scan
 from tappass.errors import StepError
@@ -84,7 +84,8 @@ class TextSteps:
         off = ctx.mode == "off"
         return cls(ctx, [(entry.spec.id, cast(GovernsText, entry.step))
                          for entry in ctx.pipeline.phases[Phase.AFTER]
-                         if entry.governs_text and not (off and entry.spec.governance)])
+                         if entry.governs_text and not (off and entry.spec.governance)
+                         and _active(entry.step, ctx)])
 
     def __bool__(self) -> bool:
         return bool(self.steps)
@@ -246,3 +247,10 @@ def _after_space(text: str, lo: int, hi: int) -> int:
     if at >= 0:
         return at + 1
     return hi if hi - lo > LONGEST_RUN else lo
+
+
+def _active(step: Any, ctx: Context) -> bool:
+    """A step may say it has nothing to do on this stream (`stream_active(ctx)`, optional:
+    pii_restore without pii=tokenize), so a stream it alone would govern passes as sent."""
+    active = getattr(step, "stream_active", None)
+    return active is None or bool(active(ctx))

@@ -200,7 +200,9 @@ class StreamGovernor:
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None,
                extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], None]:
         choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return {**self._template, "choices": [choice], **(extra or {})}, None
+        # as OpenAI streams it: with include_usage every chunk but the last says usage null
+        usage = {"usage": None} if self._ctx.client_wants_usage else {}
+        return {**self._template, "choices": [choice], **usage, **(extra or {})}, None
 
 
 def serialise(data: dict[str, Any], payload: bytes | None) -> bytes:

@@ -97,6 +97,9 @@ class PiiRestore:
             reason += f"; {len(unknown)} unknown token(s) left as they are"
         return Decision(Action.TRANSFORM, reason, unknown)
 
+    def stream_active(self, ctx: Context) -> bool:
+        return ctx.flags.get("pii") == "tokenize"
+
     async def prepare_stream(self, ctx: Context) -> None:
         """Before a stream's first chunk: the session's tokens, loaded once."""
         if ctx.flags.get("pii") == "tokenize":
