@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from tappass.audit.chain import checkpoint_message
 from tappass.errors import ConfigError
+from tappass.keyfile import create_once
 
 KEY_FILE = "audit_signing_key.pem"
 SETTING = "TAPPASS_AUDIT_SIGNING_KEY"
@@ -94,17 +94,8 @@ def _generate(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    try:  # link, not rename: workers starting together keep the first complete key
-        os.link(temporary, path)
-    except FileExistsError:
+    if not create_once(path, pem):   # another worker's key won: use it
         return _read(path)
-    finally:
-        temporary.unlink()
     return key
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tappass.errors import ConfigError
+from tappass.keyfile import create_once
 from tappass.pipeline.tokens import HEX_CHARS, make_token, token_type
 
 if TYPE_CHECKING:
@@ -63,17 +64,7 @@ def _key_file(path: Path) -> bytes:
     """The key under `path`, created whole (0600) if missing; the first writer wins."""
     if path.exists():
         return _read_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(base64.b64encode(os.urandom(32)))
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
+    create_once(path, base64.b64encode(os.urandom(32)))   # the first writer wins
     return _read_key(path)
 
 

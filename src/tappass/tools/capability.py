@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tappass.errors import ConfigError
+from tappass.keyfile import create_once
 
 ISSUER = "tappass"
 KEY_FILE = "capability_key.pem"
@@ -64,17 +64,8 @@ def _generate(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    try:  # link, not rename: two workers starting together keep the first complete key
-        os.link(temporary, path)
-    except FileExistsError:
+    if not create_once(path, pem):   # another process's key won: use it
         return _load_pem(path.read_bytes(), str(path))
-    finally:
-        temporary.unlink()
     return key
 
 
