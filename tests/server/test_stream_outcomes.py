@@ -415,3 +415,88 @@ async def test_shutdown_goes_on_when_a_background_completion_failed_unexpectedly
     gate.set()  # ...where it fails while shutdown waits for it
     await closing  # must not raise: the audit writer is stopped next
     assert stream.done and len(gateway.services.streams) == 0
+
+
+# --- governed streams (a pipeline whose after phase reads the answer) ------------------
+
+SECRET = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A"
+
+
+def text_chunk(content: str, *, spaced: bool = False) -> bytes:
+    data = {"id": "c1", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": content}}]}
+    if spaced:   # as Python's json module writes it: a gateway that re-encodes changes bytes
+        import json
+        return json.dumps(data).encode()
+    return orjson.dumps(data)
+
+
+def after_step(event: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in event["steps"] if s["step"] == step_id and s["phase"] == "after")
+
+
+async def test_a_failed_governed_stream_still_records_what_its_steps_saw(
+        gateway: Gateway) -> None:
+    upstream = Upstream(text_chunk("The token is " + SECRET + " and more text follows. " * 20),
+                        fail=ProviderError("upstream went away", status=502))
+    ctx = await streaming_ctx(gateway, upstream, preset="standard")
+    parts = await read_all(await open_stream(ctx))
+    assert error_of(parts[-1])["code"] == "upstream_error"
+    assert SECRET not in b"".join(parts).decode()
+    event = await gateway.event(ctx.audit_id)
+    assert event["status"] == "failed"
+    assert after_step(event, "detect_secrets")["verdict"] == "transform"
+
+
+async def test_a_governed_stream_the_agent_left_records_what_its_steps_saw(
+        gateway: Gateway) -> None:
+    filler = "Plain words that pass the scan without any finding at all. " * 12
+    upstream = Upstream(text_chunk(filler + "The token is " + SECRET + ". " + filler),
+                        text_chunk(filler))
+    ctx = await streaming_ctx(gateway, upstream, preset="standard")
+    stream = await open_stream(ctx)
+    body = cast(AsyncGenerator[bytes, None], stream_body(stream))
+    await body.__anext__()
+    await body.aclose()   # the agent went away
+    for _ in range(100):
+        if (await gateway.event(ctx.audit_id))["status"] != "open":
+            break
+        await asyncio.sleep(0.01)
+    event = await gateway.event(ctx.audit_id)
+    assert event["http_status"] == 499
+    assert after_step(event, "detect_secrets")["verdict"] == "transform"
+
+
+async def test_a_governed_stream_forwards_the_usage_chunk_as_received(
+        gateway: Gateway) -> None:
+    spaced_usage = b'{"id": "c1", "object": "chat.completion.chunk", "choices": [], ' \
+                   b'"usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}}'
+    ctx = await streaming_ctx(gateway, Upstream(text_chunk("hello"), spaced_usage),
+                              include_usage=True, preset="standard")
+    parts = await read_all(await open_stream(ctx))
+    assert b"data: " + spaced_usage + b"\n\n" in parts     # its bytes, not re-encoded
+
+
+async def test_chunks_sent_when_the_upstream_ends_without_finishing_keep_usage_null(
+        gateway: Gateway) -> None:
+    ctx = await streaming_ctx(gateway, Upstream(text_chunk("short answer")),
+                              include_usage=True, preset="standard")
+    parts = await read_all(await open_stream(ctx))
+    chunks = [orjson.loads(p.removeprefix(b"data: ")) for p in parts if p != DONE]
+    assert chunks and all(c["usage"] is None for c in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
+        "short answer"
+
+
+async def test_a_gateway_fault_before_the_governor_exists_is_an_error_event(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tappass.server import stream_governor
+
+    def broken(ctx: Context) -> None:
+        raise RuntimeError("governor could not be built")
+
+    monkeypatch.setattr(stream_governor.StreamGovernor, "of", staticmethod(broken))
+    ctx = await streaming_ctx(gateway, Upstream(CONTENT), preset="standard")
+    parts = await read_all(await open_stream(ctx))
+    assert error_of(parts[-1])["code"] == "internal_error"
+    assert (await gateway.event(ctx.audit_id))["http_status"] == 500
