@@ -201,3 +201,21 @@ async def test_a_slow_probe_answers_not_writable_in_time_and_is_reused(
     store.hang.set()
     assert await recorder.writable(1.0) and store.probes == 1
     await recorder.close()
+
+
+async def test_a_failing_metrics_observer_is_logged_and_never_fails_the_write(
+        caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[int] = []
+
+    def observer(events: list[dict[str, Any]]) -> None:
+        seen.append(len(events))
+        raise RuntimeError("metrics broke")
+
+    store = Store()
+    recorder = AuditRecorder(store, on_written=observer)  # type: ignore[arg-type]
+    recorder.start()
+    await recorder.record(event(1))
+    assert store.batches == [[event(1)]] and seen == [1]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "observing 1 committed audit events failed"]
+    await recorder.close()
