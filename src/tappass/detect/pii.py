@@ -65,7 +65,16 @@ class PiiDetector:
         windows = digit_windows(text)
         if windows:
             out.extend(f for finder in self._numeric for f in finder.find(text, windows))
-        return out
+        return _outside_tokens(text, out) if "[TOKEN_" in text else out
+
+
+def _outside_tokens(text: str, findings: list[Finding]) -> list[Finding]:
+    """`pii=tokenize`'s tokens ("[TOKEN_PERSON_90549127]") stand for values already taken
+    out: nothing inside one is personal data, however its digits or capitals read."""
+    from tappass.pipeline.tokens import TOKEN_RE
+    spans = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+    return [f for f in findings if f.start is None or f.end is None or not any(
+        start < f.end and f.start < end for start, end in spans)]
 
 
 def ner_enabled() -> bool:
