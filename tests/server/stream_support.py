@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import orjson
 
-from tappass.pipeline import registry
 from tappass.pipeline.step import Action, Finding, TextVerdict
 from tests.conftest import ADMIN_HEADERS, Gateway
+from tests.support.steps import implemented
 
 USAGE = {"prompt_tokens": 7, "completion_tokens": 42, "total_tokens": 49}
 ECHO = "tappass/echo"
@@ -154,17 +153,7 @@ class BrokenScanner(RestoreTokens):
         raise ZeroDivisionError("division by zero")
 
 
-@contextmanager
-def governing(step_id: str, cls: type) -> Iterator[None]:
-    """Registered step `step_id` runs `cls` (of this module) in pipelines compiled inside."""
-    original = registry.BY_ID[step_id]
-    registry.BY_ID[step_id] = replace(original, target=f"{__name__}:{cls.__name__}")
-    registry.load_class.cache_clear()
-    try:
-        yield
-    finally:
-        registry.BY_ID[step_id] = original
-        registry.load_class.cache_clear()
+governing = implemented     # registered step `step_id` runs `cls` in pipelines compiled inside
 
 
 @contextmanager

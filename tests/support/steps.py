@@ -58,9 +58,10 @@ class BlockPath:
 
 @contextmanager
 def implemented(step_id: str, cls: type) -> Iterator[None]:
-    """Make registered step `step_id` run `cls` in pipelines compiled inside the block."""
+    """Make registered step `step_id` run `cls` (a module-level class of any test module)
+    in pipelines compiled inside the block."""
     original = registry.BY_ID[step_id]
-    registry.BY_ID[step_id] = replace(original, target=f"{__name__}:{cls.__name__}")
+    registry.BY_ID[step_id] = replace(original, target=f"{cls.__module__}:{cls.__name__}")
     registry.load_class.cache_clear()
     try:
         yield

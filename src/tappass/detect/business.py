@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tappass.detect._phrases import find_phrases, occurrences, words_of
+from tappass.detect.scan import outermost
 from tappass.pipeline.step import Finding
 
 _CURRENCY_SIGNS = ("$", "€", "£", "¥")
@@ -125,18 +126,7 @@ def _detect(text: str, p: _Patterns) -> list[Finding]:
                      for s, e in find_phrases(lower, phrases, words))
     found.extend(Finding("BUSINESS_KEYWORD", s, e, 0.8, "configured confidential keyword")
                  for s, e in find_phrases(lower, p.keywords, words))
-    return _without_nested(found)
-
-
-def _without_nested(findings: list[Finding]) -> list[Finding]:
-    """`confidential` inside `strictly confidential` is reported once, as the longer."""
-    ordered = sorted(findings, key=lambda f: (f.start or 0, -(f.end or 0)))
-    kept: list[Finding] = []
-    for finding in ordered:
-        if kept and (finding.end or 0) <= (kept[-1].end or 0):
-            continue
-        kept.append(finding)
-    return kept
+    return outermost(found)
 
 
 def business_detector(keywords: tuple[str, ...] = ()) -> Callable[[str], list[Finding]]:

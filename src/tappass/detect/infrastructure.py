@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
+from tappass.detect.scan import outermost
 from tappass.pipeline.step import Finding
 
 # three dot-octets; the first octet is read backwards from the match (a literal-led regex
@@ -137,18 +138,7 @@ def _detect(text: str, p: _Patterns) -> list[Finding]:
             source = text if kind == "KUBERNETES_OBJECT" else lower
             found.extend(Finding(kind, m.start(), m.end(), score, what)
                          for m in pattern.finditer(source))
-    return _drop_contained(found)
-
-
-def _drop_contained(findings: list[Finding]) -> list[Finding]:
-    """A hostname or IP inside a connection string is reported once, as the string."""
-    ordered = sorted(findings, key=lambda f: (f.start or 0, -(f.end or 0)))
-    kept: list[Finding] = []
-    for finding in ordered:
-        if kept and (finding.end or 0) <= (kept[-1].end or 0):
-            continue
-        kept.append(finding)
-    return kept
+    return outermost(found)
 
 
 def infrastructure_detector(internal_domains: tuple[str, ...] = ()

@@ -51,3 +51,15 @@ def _to_original(norm: NormalizedText, finding: Finding) -> Finding:
         return finding
     start, end = norm.original_span(finding.start, finding.end)
     return replace(finding, start=start, end=end)
+
+
+def outermost(findings: list[Finding]) -> list[Finding]:
+    """Findings not nested in a longer one found at the same place (`confidential` inside
+    `strictly confidential`, a hostname inside a connection string), by position."""
+    ordered = sorted(findings, key=lambda f: (f.start or 0, -(f.end or 0)))
+    kept: list[Finding] = []
+    for finding in ordered:
+        if kept and (finding.end or 0) <= (kept[-1].end or 0):
+            continue
+        kept.append(finding)
+    return kept

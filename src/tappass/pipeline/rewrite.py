@@ -82,6 +82,11 @@ def answer_parts(response: dict[str, Any]) -> list[tuple[str, bool]]:
     return out
 
 
+def answer_contents(response: dict[str, Any] | None) -> list[str]:
+    """Each choice's message content (tool-call arguments left out)."""
+    return [m["content"] for m in _messages(response or {}) if isinstance(m.get("content"), str)]
+
+
 def answer_tool_calls(response: dict[str, Any]) -> list[tuple[str, str]]:
     """(name, arguments) of every tool call in a chat completion."""
     return [(str(call["function"].get("name", "")), call["function"]["arguments"])

@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tappass.pipeline.options import OutputConstraintsOptions
+from tappass.pipeline.rewrite import answer_contents
 from tappass.pipeline.step import Action, Decision, Finding, TextVerdict
 
 if TYPE_CHECKING:
@@ -30,17 +31,6 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?```\s*\Z", re.DOTALL)
-
-
-def choice_texts(response: dict[str, Any] | None) -> list[str]:
-    """Each choice's message content (None and non-text contents left out)."""
-    out: list[str] = []
-    for choice in (response or {}).get("choices") or ():
-        message = choice.get("message") if isinstance(choice, dict) else None
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            out.append(content)
-    return out
 
 
 def unfenced(text: str) -> str:
@@ -66,7 +56,7 @@ class OutputConstraints:
 
     async def run(self, ctx: Context) -> Decision | None:
         findings: list[Finding] = []
-        for index, text in enumerate(choice_texts(ctx.response)):
+        for index, text in enumerate(answer_contents(ctx.response)):
             findings.extend(self.check(text, f"choice {index}"))
         if not findings:
             return None

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from tappass.detect.repetition import find_loop
 from tappass.pipeline.options import DedupOptions
+from tappass.pipeline.rewrite import answer_contents
 from tappass.pipeline.step import Action, Decision, Finding
-from tappass.pipeline.steps.output_constraints import choice_texts
 
 if TYPE_CHECKING:
     from tappass.pipeline.context import Context
@@ -40,7 +40,7 @@ class OutputDeduplication:
         self._options = options
 
     async def run(self, ctx: Context) -> Decision | None:
-        texts = [t for t in choice_texts(ctx.response) if t.strip()]
+        texts = [t for t in answer_contents(ctx.response) if t.strip()]
         findings = [f for index, text in enumerate(texts)
                     if (f := self._loop(text, f"choice {index}")) is not None]
         findings.extend(await self._repeated(ctx, texts))
