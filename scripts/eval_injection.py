@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from injection_negatives import rows as negative_rows  # noqa: E402
 from train_injection import (  # noqa: E402
     DEFAULT_DATA,
     fit,
@@ -64,13 +65,16 @@ def cross_validated(rows: Sequence[dict[str, Any]]) -> list[float]:
 
     feats = row_features(rows)
     labels = [int(r["label"]) for r in rows]
+    extra = negative_rows()      # the project's own benign prompts: always trained on
+    extra_feats, extra_labels = row_features(extra), [int(r["label"]) for r in extra]
     strata = [f"{r['source']}:{r['label']}" for r in rows]
     groups = [group_of(r) for r in rows]
     scores = [0.0] * len(rows)
     folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=0)
     rules = build_rules()
     for train, test in folds.split(rows, strata, groups):
-        model = fit([feats[i] for i in train], [labels[i] for i in train])
+        model = fit([feats[i] for i in train] + extra_feats,
+                    [labels[i] for i in train] + extra_labels)
         detector = InjectionDetector(rules, model)
         for i in test:
             scores[i] = score(detector, rows[i]["text"])

@@ -8,6 +8,8 @@ read). Its rows come from deepset/prompt-injections (Apache-2.0), jackhhao/jailb
 classification (Apache-2.0), Microsoft BIPIA (MIT; table and code contexts from
 WikiTableQuestions and Stack Exchange, CC BY-SA 4.0; emails from OpenAI Evals, MIT) and
 NotInject from InjecGuard (MIT). The shipped file holds only weights of n-gram features.
+Next to them the model learns from benign system prompts the project composes itself
+(scripts/injection_negatives.py): an agent's own instructions are scanned too.
 
 Reproducible: the solver is deterministic (lbfgs), features are sorted, and the file is
 written with sorted keys, so the same data and library versions give the same bytes.
@@ -26,6 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from injection_negatives import rows as negative_rows  # noqa: E402
+
 from tappass.detect.injection.features import Features, features  # noqa: E402
 from tappass.detect.injection.model import MODEL_FILE, LinearModel  # noqa: E402
 from tappass.detect.injection.rules import build_rules, cue_names, matches  # noqa: E402
@@ -42,7 +46,8 @@ ATTRIBUTION = (
     "Trained on the dev split of: deepset/prompt-injections (Apache-2.0); "
     "jackhhao/jailbreak-classification (Apache-2.0); microsoft/BIPIA (MIT; contexts from "
     "WikiTableQuestions and Stack Exchange, CC BY-SA 4.0, and OpenAI Evals, MIT); "
-    "NotInject from SaFoLab-WISC/InjecGuard (MIT).")
+    "NotInject from SaFoLab-WISC/InjecGuard (MIT); plus benign system prompts written by "
+    "the project (scripts/injection_negatives.py).")
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -90,7 +95,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    rows = read_rows(args.data)
+    rows = read_rows(args.data) + negative_rows()
     model = fit(row_features(rows), [int(r["label"]) for r in rows])
     payload = model.to_dict(format=1, trained_rows=len(rows), c=C, attribution=ATTRIBUTION)
     args.out.write_text(json.dumps(payload, sort_keys=True, ensure_ascii=False,

@@ -18,14 +18,19 @@ from tappass.detect.injection.model import LinearModel, load_packaged
 from tappass.detect.injection.rules import Gates, Rule, build_rules, cue_names, matches
 from tappass.detect.injection.structure import structure_cues
 from tappass.pipeline.step import Finding
+from tappass.pipeline.tokens import TOKEN_RE
 
 FLOOR = 0.3
 MODEL_TYPE = "injection_classifier"
 # whole-text transforms (rot13, leetspeak, spaced letters) are rescanned with the rules only:
 # the model scores wording, and a transformed ordinary text is not ordinary wording
 _RULES_ONLY = frozenset({"rot13", "leetspeak", "regional_indicators"})
-# spaced-out letters lose the spaces between words: only instruction words are looked for
+# spaced-out letters lose the spaces between words: only instruction words are looked for,
+# and words that dictate what the model should say (nobody spaces out a request by accident)
 _SPACED_SCORE = 0.85
+_SPACED_WORDS = tuple(word.replace(" ", "") for word in INSTRUCTION_WORDS) + (
+    "saythat", "sayyou", "tellme", "youhate", "ihate", "reveal", "password", "writea", "printthe")
+_SPACED_MIN = 10      # decoded letters: shorter runs are initials, grades or chess moves
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ class InjectionDetector:
         object.__setattr__(self, "gates", Gates(self.rules))
 
     def __call__(self, text: str) -> list[Finding]:
+        if "[TOKEN_" in text:
+            text = _untokenized(text)
         found = self.scan(text, with_model=True)
         for payload in decoded_payloads(text):
             found.extend(self._encoded(payload))
@@ -67,7 +74,7 @@ class InjectionDetector:
     def _encoded(self, payload: Decoded) -> list[Finding]:
         if payload.encoding == "spaced":
             lowered = payload.text.lower()
-            if not any(word.replace(" ", "") in lowered for word in INSTRUCTION_WORDS):
+            if len(lowered) < _SPACED_MIN or not any(word in lowered for word in _SPACED_WORDS):
                 return []
             return [Finding("encoded_injection", payload.start, payload.end, _SPACED_SCORE,
                             "spaced-out letters spelling instruction words")]
@@ -77,6 +84,14 @@ class InjectionDetector:
         best = max(inner, key=lambda f: f.score)
         return [Finding("encoded_injection", payload.start, payload.end, best.score,
                         f"{payload.encoding}-encoded payload: {best.explanation}")]
+
+
+def _untokenized(text: str) -> str:
+    """`pii=tokenize`'s tokens ("[TOKEN_EMAIL_3f9a2c1d]") read as the kind of value they
+    stand for, padded to the same length (finding offsets stay those of the text): their
+    random hex would otherwise be random character n-grams for the model."""
+    return TOKEN_RE.sub(lambda m: m.group(1).lower().replace("_", " ").center(len(m.group())),
+                        text)
 
 
 def _explain(contributions: list[tuple[str, float]]) -> str:
@@ -104,4 +119,4 @@ def top_score(findings: list[Finding] | tuple[Finding, ...]) -> float:
 
 # score a text must reach to be flagged, per sensitivity (chosen on 5-fold CV of the dev
 # split for a false-positive rate of about 1 % at medium; see scripts/eval_injection.py)
-THRESHOLDS: dict[str, float] = {"low": 0.85, "medium": 0.6, "high": 0.4}
+THRESHOLDS: dict[str, float] = {"low": 0.85, "medium": 0.4, "high": 0.3}

@@ -155,9 +155,9 @@ def build_rules() -> tuple[Rule, ...]:
                     + ",previous,prior,above,earlier,preceding")),
         _rule("task_switch", 0.75,
               "closes the user's task and slips in another one",
-              r"\b(?:that|this)\s+is\s+(?:done|finished|completed)\s*[.!]\s*now\s+(?:write|say|"
-              r"tell|give|answer|respond|generate|forget|ignore|print|create|output|compose)\b"
-              r"|\bdas\s+ist\s+erledigt\s*[.!]\s*(?:jetzt|nun)\s+(?:schreib|sag|verfass|gib|"
+              r"\b(?:that|this)\s+is\s+(?:done|finished|completed)\s*[.!]\s*(?:now\s+)?(?:write|"
+              r"say|tell|give|answer|respond|generate|forget|ignore|print|create|output|compose)\b"
+              r"|\bdas\s+ist\s+erledigt\s*[.!]\s*(?:(?:jetzt|nun)\s+)?(?:schreib|sag|verfass|gib|"
               r"antworte|vergiss|ignorier|erstell)\w*"
               r"|\bnow\s+(?:come\s+on,?\s+)?i\s+need\s+your\s+help\s+with\s+(?:another|"
               r"a\s+new|one\s+more)\s+task\b"
@@ -172,6 +172,60 @@ def build_rules() -> tuple[Rule, ...]:
               r"(?:hate|despise)\b"
               r"|\bdo\s+you\s+(?:hate|love)\s+\w+\?\s*say\s+yes\b",
               gate="hate,despise,say yes"),
+        _rule("context_override", 0.8,
+              "tells the model to answer apart from the documents it was given",
+              r"\b(?:disregard(?:ing)?|ignor(?:e|ing)|without\s+(?:using|considering|looking\s+at|"
+              r"regard\s+to|reference\s+to)|not\s+(?:based\s+)?(?:on|by|from)|regardless\s+of|"
+              r"instead\s+of|apart\s+from|(?:leaving|leave|setting|putting|put)\s+aside)\s+(?:the|these|those|any|all)?\s*(?:provided\s+|given\s+|"
+              r"above\s+|supplied\s+|attached\s+)?(?:articles?|documents?|sources?|context|"
+              r"search\s+results|passages?)\b(?!\s*(?:window|length|size|menu|switch))"
+              r"|\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"
+              r"|\b(?:answer|respond|reply)\w*\s+(?:\w+\s+){0,2}(?:by|from|with|using)\s+your\s+own\s+"
+              r"knowledge\b"
+              r"|\b(?:ohne|unabh[äa]ngig\s+von)\s+(?:die|den|das|dem)\s+(?:artikel|kontext|"
+              r"dokument\w*|quellen)\b",
+              gate=("article,document,source,context,search result,passage,information in the,"
+                    "own knowledge,artikel,kontext,quellen")),
+        _rule("attention_interrupt", 0.75,
+              "interrupts the task with an alarm to slip in another request",
+              r"\b(?:attention|achtung|stop|stopp|halt)\s*[-\u2013\u2014!:]+\s*(?:stop|stopp|"
+              r"attention|achtung|halt)\b",
+              gate="attention,achtung,stop,halt"),
+        _rule("fiction_frame", 0.8,
+              "wraps a request in a story whose actors must never leave their roles",
+              r"\bstay(?:s|ing)?\s+(?:fully\s+|always\s+|completely\s+)?in\s+(?:their|his|her)\s+"
+              r"roles?\b"
+              r"|\b(?:falling|fall|step|stepping|breaking|break)\s+out\s+of\s+(?:the\s+|their\s+|"
+              r"your\s+|his\s+|her\s+)?(?:roles?|figures?|characters?)\b"
+              r"|\b(?:bleiben|bleibt|bleibst)\s+(?:\w+\s+){0,2}in\s+(?:ihren|ihrer|deiner|seiner)\s+"
+              r"rollen?\b"
+              r"|\bimmerse\s+yourself\s+(?:\w+\s+){0,3}(?:role|character|persona)s?\b"
+              r"|\bin\s+deiner\s+rolle\s+auf\b",
+              gate="role,figure,character,rolle,persona"),
+        _rule("forced_statement", 0.7,
+              "makes the model declare that something is the best or the worst",
+              r"\b(?:state|say|write|claim|declare|admit|confirm|tell\s+(?:me|everyone|us))\s+"
+              r"that\s+(?:\w+\s+){1,3}(?:is|are|was|were)\s+(?:the\s+)?(?:best|worst|greatest|"
+              r"most\s+\w+|superior|better|evil|stupid)\b"
+              r"|\b(?:sag|schreib|behaupte)\w*\s*,?\s+dass\s+(?:\w+\s+){1,4}(?:ist|sind|war|"
+              r"waren)\b",
+              gate="that,dass"),
+        _rule("jailbreak_persona", 0.85,
+              "asks the model to play an evil or unrestricted AI",
+              r"\b(?:pretend|imagine|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:are|were)\s+"
+              r"(?:an?\s+)?(?:evil|unfiltered|malicious|rogue|uncensored|unrestricted|amoral)\b"
+              r"|\bstell\s+dir\s+vor,?\s+du\s+(?:bist|w[äa]rst)\s+(?:eine?\s+)?(?:b[öo]se|"
+              r"unzensiert|b[öo]sartig)"
+              r"|\b(?:no|without|lacks?|lacking)\s+(?:any\s+)?(?:comprehension|understanding|"
+              r"concept|sense|notion)\s+of\s+(?:morals?|morality|ethics)\b"
+              r"|\b(?:amoral|unethical|immoral)\s+(?:ai|chatbot|assistant|character|entity|being|"
+              r"bot|persona)\b",
+              gate="pretend,imagine,act as,stell dir,moral,ethic"),
+        _rule("role_hijack", 0.7,
+              "asks the model to pretend it can do what it cannot (browse, see the future)",
+              r"\b(?:pretend|imagine)\s+(?:that\s+)?you\s+(?:can|could|are\s+able\s+to|have)\s+"
+              r"(?:access|browse|see|predict|know)\b",
+              gate="pretend,imagine"),
         _rule("instruction_override", 0.85,
               "tells the model to disregard everything it was given",
               r"\b(?:ignore|forget|disregard)\s+(?:about\s+)?(?:everything|all of (?:the|that)|"
@@ -261,17 +315,30 @@ def build_rules() -> tuple[Rule, ...]:
               "redefines who the model is from now on",
               r"\b(?:ab (?:jetzt|sofort)|von nun an)\b.{0,30}\b(?:du|sie|bist)\b",
               gate="ab jetzt,ab sofort,von nun an"),
-        _rule("role_hijack", 0.5,
+        _rule("role_hijack", 0.6,
+              "opens a sentence by giving the model a new identity",
+              r"(?:^|[.!?:]\s+|\n\s*)(?:you\s+are\s+now|now,?\s+you\s+are|(?:nun|jetzt)\s+bist\s+du)\s+"
+              r"(?:a|an|the|my|your|ein|eine|der|die|das|(?-i:[A-Z][a-z]+)\b)",
+              re.MULTILINE, gate="you are now,now you are,now, you are,bist du"),
+        _rule("fabrication", 0.75,
+              "tells the model to invent answers it does not know",
+              r"(?<!not\s)(?<!n't\s)(?<!never\s)\bmake\s+up\s+(?:an?\s+|the\s+|any\s+|some\s+)?"
+              r"(?:answers?|information|facts|data|responses?)\b"
+              r"|(?<!not\s)(?<!n't\s)(?<!never\s)\bmake\s+(?:an?\s+|the\s+)?answers?\s+up\b"
+              r"|\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+know\b[^.?!]{0,60}?[,;]?\s*"
+              r"(?<!not\s)(?<!n't\s)(?<!never\s)make\s+(?:something|it|one|stuff|things)\s+up\b",
+              gate="make up,make an,make the,answers up,answer up,something up,it up,one up"),
+        _rule("role_hijack", 0.34,
               "assigns the model a new identity",
               r"\b(?:now,?\s+you\s+are|you\s+are\s+now|you\s+will\s+now\s+(?:act|be|play|"
-              r"pretend))\b",
-              gate="you are,you will now"),
+              r"pretend)|(?:nun|jetzt)\s+bist\s+du|du\s+bist\s+(?:jetzt|nun|ab\s+jetzt))\b",
+              gate="you are,you will now,bist du,du bist"),
         _rule("new_instructions", 0.8,
               "stops the task abruptly and gives a new command",
               r"\b(?:stop|halt|end)\s*[:!\-]+\s*(?:now\s+)?(?:write|say|print|output|answer|"
               r"respond|tell|repeat|type)\b",
               gate="stop:,stop!,stop -,stop-,stop :,halt,end:,end!,end -,end-"),
-        _rule("forced_output", 0.5,
+        _rule("forced_output", 0.34,
               "dictates the exact words the model must say",
               r"\b(?:just|only|simply)\s+(?:say|output|print|write|reply|respond|answer)\b"
               r"(?:\s+with)?\s*[:\"'“]"

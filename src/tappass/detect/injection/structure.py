@@ -37,8 +37,13 @@ _QUESTION = re.compile(r"^(?:what|who|when|where|why|how|which|can|could|is|are|
                        r"will|would)\b[^|]{8,}\?\s*$", re.IGNORECASE)
 _YOUR_OUTPUT = re.compile(r"\byour (?:reply|response|answer|output|code|solution|summary|"
                           r"implementation|codebase)\b", re.IGNORECASE)
+# an answer about code says "your code" all the time: there only the other outputs count
+_YOUR_OUTPUT_NOT_CODE = re.compile(r"\byour (?:reply|response|answer|output|solution|summary|"
+                                   r"implementation|codebase)\b", re.IGNORECASE)
 _EMAIL_HEAD = re.compile(r"^(?:subject|from|to|email_from|received date|date|cc)\s*:",
                          re.IGNORECASE | re.MULTILINE)
+# a greeting that opens a letter, on any line: an instruction may be put before the email
+_GREETING = re.compile(r"^(?:[Hh]i|[Hh]ello|[Dd]ear)\s+[A-Z][\w.-]*\s*[,!]", re.MULTILINE)
 _CODE = re.compile(r"```|^\s*(?:def |class |import |from \S+ import |#include|function |"
                    r"public |var |let |const )", re.MULTILINE)
 
@@ -76,7 +81,8 @@ def data_kind(text: str) -> str | None:
     """'table', 'email' or 'code' when the text looks like data, else None."""
     if text.count("\n|") >= 2 or text.count("|\n") >= 2:
         return "table"
-    if _EMAIL_HEAD.search(text) or text.lstrip().lower().startswith(("subject:", "hi ", "dear ")):
+    if (_EMAIL_HEAD.search(text) or text.lstrip().lower().startswith(("subject:", "hi ", "dear "))
+            or _GREETING.search(text)):
         return "email"
     if _CODE.search(text):
         return "code"
@@ -90,8 +96,10 @@ def structure_cues(text: str) -> list[str]:
         return []
     cues = [f"data_{kind}"]
     if kind == "table":
+        # a line that ends a cell ("... |") is a cell wrapped onto its own line, not stray
         stray = [line for line in text.split("\n")
-                 if line.strip() and not line.lstrip().startswith("|")]
+                 if line.strip() and not line.lstrip().startswith("|")
+                 and not line.rstrip().endswith("|")]
         if stray:
             cues.append("table_stray_line")
             if any(is_task(line) for line in stray):
@@ -102,7 +110,8 @@ def structure_cues(text: str) -> list[str]:
         sentences = _sentences(text)
         if any(is_task(s) and _YOUR_OUTPUT.search(s) for s in sentences):
             cues.append("task_in_data")
-        if any(_YOUR_OUTPUT.search(s) for s in sentences):
+        yours = _YOUR_OUTPUT_NOT_CODE if kind == "code" else _YOUR_OUTPUT
+        if any(yours.search(s) for s in sentences):
             cues.append("your_output_in_data")
     return cues
 

@@ -5,7 +5,7 @@ Runs at the start of the before phase. It reads the agent's and the session's he
 (`tappass.pipeline.adaptive`: recent request risk, halved every `half_life_seconds`,
 capped at 1; the agent's counts half, as all its sessions share it), takes the larger, and
 multiplies the thresholds of the detection steps that follow by `1 - max_tightening * heat`
-(default at most 35 % lower: an injection threshold of 0.6 becomes 0.39 at full heat).
+(default at most 35 % lower: an injection threshold of 0.4 becomes 0.26 at full heat).
 Steps that honour it: `detect_prompt_injection`, `detect_unicode_tricks`. When it
 tightens, it records a flag naming the factor and both heats; otherwise nothing. The
 request's own risk is added at its end, whatever the outcome.

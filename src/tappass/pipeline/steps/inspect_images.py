@@ -7,7 +7,7 @@ tEXt/zTXt/iTXt chunks, JPEG comments, EXIF strings and XMP packets, GIF comments
 and XMP; an SVG's text nodes. Each text goes through the
 prompt-injection detector (`tappass.detect.injection.detect_injection`) and the
 privilege-escalation detector; a finding at the sensitivity's score (the injection step's
-scale: `low` 0.85, `medium` 0.6, `high` 0.4) blocks (`action: block`) or is recorded
+scale: `low` 0.85, `medium` 0.4, `high` 0.3) blocks (`action: block`) or is recorded
 (`flag`). Remote images are not fetched (no network at run time) and the pixels are not
 read: there is no OCR in this version, so text drawn into an image is not seen.
 """
