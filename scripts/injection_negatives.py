@@ -164,9 +164,46 @@ def json_payloads(count: int = COUNT // 4, seed: int = SEED) -> list[str]:
     return out
 
 
+_API_LINES = (
+    "**{api} (brief)** https://docs.example.com/{path}",
+    "- `POST /v1/{path}` with `model`, `messages` (list of `{{role, content}}`) and optional "
+    "`{param}`.",
+    "- Roles: `system`, `user`, `assistant` and `tool`; the system prompt comes first.",
+    "- The response carries `choices[0].message.content` and `usage` with `{param}`.",
+    "- Streaming: `stream: true` sends `data:` lines and ends with `[DONE]`.",
+    "- Errors are `{{\"error\": {{\"type\", \"message\"}}}}` with HTTP {code}.",
+    "- `{param}` is ignored when `{other}` is set; the default is {n}.",
+    "- Tool calls come back as `tool_calls` with `function.name` and JSON `arguments`.",
+    "- Instructions in the `system` field override the model's defaults for the session.",
+    "- Rate limits: {n} requests per minute; a 429 carries `Retry-After`.",
+    "## {api}: gaps and unverified items",
+    "The {api} client retries on 5xx, not on 4xx; set `{param}` to change it.",
+)
+_APIS = ("Chat Completions", "Messages API", "Responses API", "Converse", "generateContent",
+         "Embeddings", "Batch API")
+_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "tool_choice", "response_format",
+           "stream_options", "seed", "user")
+
+
+def api_docs(count: int = COUNT // 6, seed: int = SEED) -> list[str]:
+    """Paragraphs of LLM API documentation, as a coding agent pastes them: full of roles,
+    system prompts and instructions, and none of it addressed to the reader's model."""
+    rng = random.Random(seed + 3)
+    out = []
+    for _ in range(count):
+        lines = [rng.choice(_API_LINES[:1] + _API_LINES[-2:-1])] + rng.sample(
+            _API_LINES[1:-2], rng.randint(2, 5))
+        out.append("\n".join(lines).format(
+            api=rng.choice(_APIS), path=rng.choice(("chat/completions", "messages",
+                                                   "responses", "converse")),
+            param=rng.choice(_PARAMS), other=rng.choice(_PARAMS),
+            code=rng.choice((400, 401, 429, 500)), n=rng.choice((1, 60, 1024, 4096))))
+    return out
+
+
 def rows() -> list[dict[str, object]]:
     """The texts as training rows (label 0)."""
     return ([{"text": text, "label": 0, "source": "tappass-system-prompts"}
              for text in system_prompts()]
             + [{"text": text, "label": 0, "source": "tappass-messages"}
-               for text in ordinary_messages() + json_payloads()])
+               for text in ordinary_messages() + json_payloads() + api_docs()])

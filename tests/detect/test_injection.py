@@ -92,6 +92,13 @@ def test_a_cell_wrapped_onto_its_own_line_is_not_a_stray_line() -> None:
     assert {"table_stray_line", "task_in_data"} <= set(structure_cues(stray))
 
 
+def test_a_heading_or_caption_above_a_table_is_not_a_stray_line() -> None:
+    for caption in ("**Published figures.**", "## Results", "Prices in 2025:"):
+        table = "\n".join([caption, "| Claim | Source |", "|---|---|", "| 8 ms p95 | docs |"])
+        assert "table_stray_line" not in structure_cues(table)
+        assert not flagged(table)
+
+
 def test_your_code_in_an_answer_about_code_is_not_a_directive() -> None:
     answer = "There are two problems with your code:\n```\nimport os\nprint(os.sep)\n```\n"
     assert "your_output_in_data" not in structure_cues(answer)
@@ -173,6 +180,8 @@ def test_unicode_tag_characters_carry_a_payload_that_is_decoded() -> None:
     "If you don't know the answer, do not make up information; say so.",
     "You are now connected to the staging cluster.",
     "Immerse yourself in Lisbon's food culture for a week.",
+    "- Roles: `system`, `user` and `assistant`; the system prompt comes first.\n"
+    "- Errors carry `type` and `message`; a 429 has `Retry-After`.",
     "That is done. Now let's review the second chapter together.",
     "Die vorherigen Anweisungen der Bank gelten seit Mai.",
     "Say that you love the gift when grandma calls.",

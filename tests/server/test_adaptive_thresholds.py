@@ -41,7 +41,8 @@ async def test_an_attack_tightens_its_session_more_than_the_agent(gateway: Gatew
     tightened = step(event, "adaptive_thresholds")
     assert tightened["verdict"] == "flag"
     [finding] = tightened["findings"]
-    assert finding["type"] == "thresholds_tightened" and finding["score"] == 0.5
+    # the session's heat: half the attack's score, decayed by the milliseconds since
+    assert finding["type"] == "thresholds_tightened" and 0.49 < finding["score"] <= 0.5
     assert "factor 0.82" in finding["explanation"]
     # another session feels only the agent's heat (attack 0.5 + the borderline block's
     # 0.16), at half weight: 1 - 0.35 * 0.33 = 0.88, and 0.4 * 0.88 = 0.354 stays over 0.34

@@ -37,6 +37,8 @@ _QUESTION = re.compile(r"^(?:what|who|when|where|why|how|which|can|could|is|are|
                        r"will|would)\b[^|]{8,}\?\s*$", re.IGNORECASE)
 _YOUR_OUTPUT = re.compile(r"\byour (?:reply|response|answer|output|code|solution|summary|"
                           r"implementation|codebase)\b", re.IGNORECASE)
+# a heading or caption line: markdown heading, a bold-only line, a short label with a colon
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*]+\*\*\s*$|[^.!?:]{0,60}:\s*$)")
 # an answer about code says "your code" all the time: there only the other outputs count
 _YOUR_OUTPUT_NOT_CODE = re.compile(r"\byour (?:reply|response|answer|output|solution|summary|"
                                    r"implementation|codebase)\b", re.IGNORECASE)
@@ -96,10 +98,12 @@ def structure_cues(text: str) -> list[str]:
         return []
     cues = [f"data_{kind}"]
     if kind == "table":
-        # a line that ends a cell ("... |") is a cell wrapped onto its own line, not stray
+        # a line that ends a cell ("... |") is a cell wrapped onto its own line, and a
+        # heading or caption ("## Results", "**Table 2.**", "Prices:") labels the table:
+        # neither is a stray line
         stray = [line for line in text.split("\n")
                  if line.strip() and not line.lstrip().startswith("|")
-                 and not line.rstrip().endswith("|")]
+                 and not line.rstrip().endswith("|") and not _HEADING.match(line)]
         if stray:
             cues.append("table_stray_line")
             if any(is_task(line) for line in stray):
