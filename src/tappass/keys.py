@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 
 AGENT_PREFIX = "tp_"
@@ -46,5 +47,29 @@ def digest_matches(digest: str, stored_hash: str | None) -> bool:
     return hmac.compare_digest(digest, expected) and stored_hash is not None
 
 
+ID_BYTES = 12        # random bytes of an id (24 hex characters)
+IDS_PER_READ = 256   # ids' random bytes read from the OS at once
+
+
+_random_parts: list[bytes] = []  # ready random parts of ids, from os.urandom
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
+    """`prefix_` and 12 random bytes in hex. Every request takes two (its audit id and
+    session), so the OS's random bytes are read for 256 ids at a time: one getrandom()
+    syscall instead of one per id; the bytes are the same CSPRNG output."""
+    try:
+        part = _random_parts.pop()
+    except IndexError:
+        block = os.urandom(ID_BYTES * IDS_PER_READ)
+        _random_parts.extend(block[i:i + ID_BYTES] for i in range(0, len(block), ID_BYTES))
+        part = _random_parts.pop()
+    return f"{prefix}_{part.hex()}"
+
+
+def forget_random_parts() -> None:
+    """A forked child must never hand out the ids its parent will: start from new bytes."""
+    _random_parts.clear()
+
+
+os.register_at_fork(after_in_child=forget_random_parts)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +52,81 @@ def prepare_multiprocess_dir(settings: Settings) -> Path:
     return path
 
 
+_pid = [os.getpid()]  # kept current across fork() without a getpid() call per write
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+class _MmapValue:
+    """prometheus_client's multiprocess value (one float in this worker's mmap file),
+    without its global lock and its `getpid()` per write: the audit writer task is the only
+    writer, and a fork is noticed through `_pid`. The files and keys are prometheus_client's
+    own, so `MultiProcessCollector` adds them up as before."""
+
+    _multiprocess = True
+    _files: dict[str, Any]  # path -> MmapedDict, one set per GatewayMetrics
+
+    def __init__(self, typ: str, metric_name: str, name: str, labelnames: Sequence[str],
+                 labelvalues: Sequence[str], help_text: str, multiprocess_mode: str = "",
+                 **kwargs: Any) -> None:
+        from prometheus_client.mmap_dict import mmap_key
+
+        self._prefix = f"{typ}_{multiprocess_mode}" if typ == "gauge" else typ
+        self._key = mmap_key(metric_name, name, list(labelnames), list(labelvalues),
+                             help_text)
+        self._open()
+
+    def _open(self) -> None:
+        from prometheus_client.mmap_dict import MmapedDict
+
+        self._pid = _pid[0]
+        path = os.path.join(os.environ[MULTIPROC_ENV], f"{self._prefix}_{self._pid}.db")
+        file = self._files.get(path)
+        if file is None:
+            file = self._files[path] = MmapedDict(path)  # type: ignore[no-untyped-call]
+        self._file = file
+        value, _ = file.read_value(self._key)
+        self._value = float(value)
+
+    def inc(self, amount: float) -> None:
+        if self._pid != _pid[0]:
+            self._open()
+        self._value += amount
+        self._file.write_value(self._key, self._value, 0.0)
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        if self._pid != _pid[0]:
+            self._open()
+        self._value = value
+        self._file.write_value(self._key, value, timestamp or 0.0)
+
+    def set_exemplar(self, exemplar: Any) -> None:
+        return None
+
+    def get(self) -> float:
+        return self._value
+
+    def get_exemplar(self) -> None:
+        return None
+
+
+def _observe(child: Any, buckets: tuple[float, ...], milliseconds: float) -> None:
+    """`Histogram.observe()` of one labelled child, in seconds, without its per-call checks
+    and its walk over every bucket: the child keeps one value per bucket (not cumulative,
+    the last one +Inf) and one for the sum."""
+    seconds = milliseconds / 1000
+    child._sum.inc(seconds)
+    child._buckets[bisect_left(buckets, seconds)].inc(1)  # the first bound >= seconds (le)
+
+
 class GatewayMetrics:
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Histogram, values
 
+        # the class of a labelled child's values, fixed per GatewayMetrics (with its own
+        # files in multiprocess mode): prometheus_client reads `values.ValueClass` when a
+        # child is created
+        self._values: Any = (type("MmapValue", (_MmapValue,), {"_files": {}})
+                             if os.environ.get(MULTIPROC_ENV) else values.MutexValue)
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "tappass_requests", "Requests by agent, preset and outcome (the audit status).",
@@ -75,25 +147,31 @@ class GatewayMetrics:
         key = (id(metric), *labels)
         child = self._children.get(key)
         if child is None:
+            from prometheus_client import values
+
+            values.ValueClass = self._values
             child = self._children[key] = metric.labels(*labels)
         return child
 
     def observe(self, events: Iterable[dict[str, Any]]) -> None:
         """Count committed audit events (a stream's `open` event waits for its outcome)."""
         for event in events:
-            if event.get("status") == _NOT_FINISHED:
+            status = event["status"]
+            if status == _NOT_FINISHED:
                 continue
             preset = event.get("pipeline") or ""
-            self._child(self.requests, event.get("agent") or "", preset, event["status"]).inc()
+            self._child(self.requests, event.get("agent") or "", preset, status).inc(1)
             for step in event.get("steps") or ():
-                if step["verdict"] in NOT_RUN:
+                verdict = step["verdict"]
+                if verdict in NOT_RUN:
                     continue
-                self._child(self.steps, step["step"], step["verdict"]).observe(
-                    step["duration_ms"] / 1000)
+                _observe(self._child(self.steps, step["step"], verdict), STEP_BUCKETS,
+                         step["duration_ms"])
             latency = event.get("latency_ms")
             if latency:
-                self._child(self.duration, preset).observe(latency["total"] / 1000)
-                self._child(self.overhead, preset).observe(latency["gateway"] / 1000)
+                _observe(self._child(self.duration, preset), REQUEST_BUCKETS, latency["total"])
+                _observe(self._child(self.overhead, preset), REQUEST_BUCKETS,
+                         latency["gateway"])
 
     def exposition(self) -> bytes:
         from prometheus_client import CollectorRegistry, generate_latest

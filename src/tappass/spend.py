@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -72,26 +71,28 @@ class Ledger:
         if self.settled:
             return
         self.settled = True
-        backends: dict[int, KV] = {}
-        groups: dict[int, list[Delta]] = defaultdict(list)
-
-        def add(backend: KV, delta: Delta) -> None:
-            backends[id(backend)] = backend
-            groups[id(backend)].append(delta)
-
+        held = self._held
+        groups: dict[int, tuple[KV, list[Delta]]] = {}  # by backend, in order of first use
         for delta in actual:
-            backend, units, _ = self._held.pop(delta.key, (self._kv, 0, 0))
+            backend, units, _ = held.pop(delta.key, (self._kv, 0, 0))
             if delta.amount != units:
-                add(backend, Delta(delta.key, delta.amount - units, delta.ttl,
-                                   delta.create or units > 0))
-        for key, (backend, units, ttl) in self._held.items():   # held, not in `actual`
-            add(backend, Delta(key, -units, ttl, False))
-        self._held.clear()
-        for ident, deltas in groups.items():
+                _group(groups, backend).append(Delta(delta.key, delta.amount - units,
+                                                     delta.ttl, delta.create or units > 0))
+        for key, (backend, units, ttl) in held.items():   # held, not in `actual`
+            _group(groups, backend).append(Delta(key, -units, ttl, False))
+        held.clear()
+        for backend, deltas in groups.values():
             try:
-                await backends[ident].adjust(deltas)
+                await backend.adjust(deltas)
             except KVUnavailable as exc:  # what stays reserved only makes budgets stricter
                 log.info("settling spend failed (%s); the reservation stays counted", exc)
+
+
+def _group(groups: dict[int, tuple[KV, list[Delta]]], backend: KV) -> list[Delta]:
+    entry = groups.get(id(backend))
+    if entry is None:
+        entry = groups[id(backend)] = (backend, [])
+    return entry[1]
 
 
 async def settle_request(ctx: Context) -> None:

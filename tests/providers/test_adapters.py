@@ -269,3 +269,16 @@ def test_the_fakes_answer_what_the_providers_sdks_accept(model: str, stream: boo
         buffer.add_data(b"".join(frames))
         kinds = [m.headers[":event-type"] for m in buffer]
         assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+
+
+def test_upstream_urls_are_parsed_once_and_kept_bounded() -> None:
+    from tappass.providers.http import MAX_PARSED_URLS, HttpProvider
+    from tappass.providers.openai_compat import OpenAIDialect
+
+    provider = HttpProvider("p", "http://127.0.0.1:1", OpenAIDialect("http://x/v1", lambda: None))
+    first = provider._url("http://127.0.0.1:1/v1/models/a:generateContent")
+    assert provider._url("http://127.0.0.1:1/v1/models/a:generateContent") is first
+    assert str(first) == "http://127.0.0.1:1/v1/models/a:generateContent"
+    for i in range(MAX_PARSED_URLS * 2):  # one per model name an agent asks for
+        provider._url(f"http://127.0.0.1:1/v1/models/m{i}:generateContent")
+    assert len(provider._urls) <= MAX_PARSED_URLS

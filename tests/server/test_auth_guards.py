@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tappass import keys
@@ -71,6 +73,27 @@ def test_key_helpers() -> None:
     assert keys.new_id("ag") != identifier
 
 
+def test_ids_are_random_hex_read_from_the_os_many_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+
+    def urandom(n: int) -> bytes:
+        reads.append(n)
+        return bytes(range(256)) * (n // 256) + bytes(range(n % 256))
+
+    monkeypatch.setattr(keys.os, "urandom", urandom)
+    keys.forget_random_parts()
+    ids = [keys.new_id("ae") for _ in range(keys.IDS_PER_READ + 1)]
+    assert reads == [keys.ID_BYTES * keys.IDS_PER_READ] * 2
+    # the last 12 bytes of a block are taken first, and every block is used whole
+    assert ids[0] == "ae_" + bytes(range(244, 256)).hex()
+    assert ids[keys.IDS_PER_READ - 1] == "ae_" + bytes(range(12)).hex()
+    assert all(len(i) == 27 for i in ids)
+    keys.forget_random_parts()  # what a forked child does first: none of the parent's
+    assert keys.new_id("x") == "x_" + bytes(range(244, 256)).hex() and len(reads) == 3
+    keys.forget_random_parts()
+
+
 async def test_admin_refusals_name_what_to_send(gateway: Gateway) -> None:
     cases = [({}, "missing admin key: send 'Authorization: Bearer tp_admin_...'",
               "missing_api_key"),
@@ -94,3 +117,17 @@ async def test_the_bearer_scheme_is_case_insensitive_and_the_token_trimmed(
     for header in (f"bearer {ADMIN}", f"BEARER  {ADMIN} "):
         response = await gateway.client.get("/v1/agents", headers={"Authorization": header})
         assert response.status_code == 200, header
+
+
+def test_a_forked_child_never_hands_out_the_ids_its_parent_will() -> None:
+    keys.new_id("x")  # the parent holds unused random parts now
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave without running anything else
+        os.write(write_end, keys.new_id("x").encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 100).decode()
+    os.close(read_end)
+    assert child.startswith("x_") and child != keys.new_id("x")

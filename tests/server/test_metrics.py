@@ -119,3 +119,29 @@ async def test_prometheus_metrics_can_be_open_by_setting() -> None:
         response = await gateway.client.get("/metrics")
         assert response.status_code == 200
         assert "# TYPE tappass_requests_total counter" in response.text
+
+
+@pytest.mark.parametrize("multiprocess", [False, True])
+def test_histograms_count_each_duration_in_its_bucket_once_per_event(
+        multiprocess: bool, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tappass.prometheus import MULTIPROC_ENV, GatewayMetrics
+    if multiprocess:
+        monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    else:
+        monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    metrics = GatewayMetrics()
+    steps = [{"step": "s", "verdict": "allow", "duration_ms": ms}
+             for ms in (0.05, 0.0501, 0.0, 3000.0)]  # on a bound (le), just above, 0, +Inf
+    metrics.observe([event(1, steps=steps), event(2, status="open"), event(3, steps=[])])
+    metrics.observe([event(4, steps=steps[:1])])
+    text = metrics.exposition().decode()
+    buckets = dict(re.findall(r'tappass_step_duration_seconds_bucket\{le="([^"]+)",step="s",'
+                              r'verdict="allow"\} ([0-9.]+)', text))
+    assert (buckets["5e-05"], buckets["0.0001"], buckets["2.5"], buckets["+Inf"]) == \
+        ("3.0", "4.0", "4.0", "5.0")
+    total = re.search(r'tappass_step_duration_seconds_sum\{step="s",verdict="allow"\} (\S+)',
+                      text)
+    assert total and float(total.group(1)) == pytest.approx(3.0001501)
+    assert 'tappass_requests_total{agent="bot",preset="starter",status="allowed"} 3.0' in text
+    assert 'status="open"' not in text
+    assert 'tappass_gateway_overhead_seconds_count{preset="starter"} 3.0' in text

@@ -9,7 +9,6 @@ PII or secrets: findings carry types, spans and scores only.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tappass.policy.flags import loosened_flags
@@ -18,8 +17,17 @@ if TYPE_CHECKING:
     from tappass.pipeline.context import Context
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
 def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    """Now, UTC, as "2026-12-01T04:13:58.123456Z" (microseconds truncated, as `datetime.now`
+    does); the date and time of day are formatted once per second (one per audit event)."""
+    global _second
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    if seconds != _second[0]:
+        _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{_second[1]}.{nanoseconds // 1000:06d}Z"
 
 
 def _loosened(ctx: Context) -> list[str]:

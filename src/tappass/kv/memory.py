@@ -43,6 +43,7 @@ class MemoryKV:
         self.prefix = prefix
         self._max_keys = max_keys
         self._data: dict[str, tuple[float, Any]] = {}   # key -> (expires at, value)
+        self._reserved = Reserved("ok", backend=self)    # frozen: one for every success
 
     # -- storage with expiry -----------------------------------------------------------
     def _get(self, key: str) -> Any:
@@ -92,7 +93,7 @@ class MemoryKV:
             values.append(int(value))
         for counter, value in zip(counters, values, strict=True):
             self._put(self.prefix + counter.key, value + counter.amount, counter.ttl)
-        return Reserved("ok", backend=self)
+        return self._reserved
 
     async def adjust(self, deltas: Sequence[Delta]) -> None:
         for delta in deltas:

@@ -37,7 +37,11 @@ def _usage_is_valid(data: dict[str, Any]) -> bool:
         return True
     if not isinstance(usage, dict):
         return False
-    return all(usage.get(name) is None or _count(usage[name]) for name in USAGE_FIELDS)
+    for name in USAGE_FIELDS:  # a loop, not all() over a generator: every answer and chunk
+        value = usage.get(name)
+        if value is not None and not _count(value):
+            return False
+    return True
 
 
 def invalid(provider: str, what: str, data: object = None) -> ProviderError:

@@ -30,6 +30,7 @@ from tappass.errors import ProviderError, ProviderTimeout
 from tappass.providers.answers import retry_after_seconds
 
 _PASS_THROUGH = frozenset({400, 404, 409, 413, 422})
+MAX_PARSED_URLS = 64  # upstream URLs kept parsed per provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,15 @@ class HttpProvider:
         self._idle_timeout = t.idle
         self._max_connections = t.max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # parsed once; a few per provider (Gemini: per model)
+
+    def _url(self, url: str) -> URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= MAX_PARSED_URLS:  # model names come from agents: bounded
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url, encoded=True)
+        return parsed
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -146,7 +156,7 @@ class HttpProvider:
                     timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
         call = self.dialect.call(body, stream=stream)
         try:
-            response = await self._client().post(URL(call.url, encoded=True),
+            response = await self._client().post(self._url(call.url),
                                                   data=call.payload, headers=call.headers,
                                                   timeout=timeout)
         except (TimeoutError, aiohttp.ServerTimeoutError):

@@ -13,6 +13,9 @@ socket-level bounds on one request that uvicorn does not enforce itself.
   503 with `Retry-After` to its request, then is closed; connections within the cap keep
   working (uvicorn's own `limit_concurrency` would refuse every connection's requests).
 
+A response whose body has a `Content-Length` leaves in one write, head and body together
+(uvicorn writes them apart): one `send()` and one TCP segment per answer instead of two.
+
 The idle keep-alive timeout is uvicorn's own (`timeout_keep_alive`). The body size limit is
 in the application (`tappass.server.body_limit`), so it holds under any server. Timers are
 armed only while a head or body spans reads: a request that arrives in one read costs none.
@@ -28,7 +31,11 @@ from typing import Any
 
 import orjson
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from tappass.server.responses import error_body
@@ -69,6 +76,42 @@ def raw_response(status: int, message: str, *, code: str, type: str = "invalid_r
     head = [STATUS_LINE[status], b"content-type: application/json\r\n",
             b"content-length: %d\r\n" % len(body), b"connection: close\r\n", *headers, b"\r\n"]
     return b"".join(head) + body
+
+
+class _OneWriteResponse:
+    """The transport as one request's cycle sees it. A response head whose body has a
+    Content-Length is held until the body's first write and goes out with it (a complete
+    answer is written head then body in the same step of its task); a head of a chunked or
+    empty body, a HEAD answer and everything else pass straight through."""
+
+    __slots__ = ("_transport", "_cycle", "_head_pending", "_held")
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._head_pending = True  # the first write once the response started is its head
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        elif self._head_pending and self._cycle.response_started:
+            self._head_pending = False
+            cycle = self._cycle
+            if (cycle.chunked_encoding is False and cycle.expected_content_length > 0
+                    and cycle.scope["method"] != "HEAD"):
+                self._held = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._held is not None:  # a body that never came: the head still goes first
+            self._transport.write(self._held)
+            self._held = None
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 class TapPassHttpProtocol(HttpToolsProtocol):
@@ -132,7 +175,11 @@ class TapPassHttpProtocol(HttpToolsProtocol):
         if self._over_cap:
             self._refuse_over_cap()
             return
+        previous = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not previous:
+            cycle.transport = _OneWriteResponse(self.transport, cycle)  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         if self._refused:

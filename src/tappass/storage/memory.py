@@ -179,7 +179,7 @@ class MemoryStore:
     async def update_audit(self, events: list[dict[str, Any]]) -> None:
         self._check_open()
         rows = event_rows(events)
-        index = {event.row.id: i for i, event in enumerate(self._events)}
+        index = self._event_ids  # not a scan of every event: one per stream completion
         missing = [row.id for row in rows if row.id not in index]
         if missing:
             raise missing_event_error(missing)
