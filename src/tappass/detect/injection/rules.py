@@ -34,14 +34,22 @@ class Rule:
     explanation: str
     pattern: re.Pattern[str]
     gate: tuple[str, ...] = ()   # lower-case substrings, one of which every match contains
+    spaced_gate: tuple[str, ...] = ()   # the gate words of several words
 
-    def search(self, text: str, lowered: str) -> re.Match[str] | None:
-        """A match, if any; `lowered` is `text.lower()`.
+    def search(self, text: str, lowered: str, folded: str | None = None) -> re.Match[str] | None:
+        """A match, if any; `lowered` is `text.lower()`, `folded` the same with every
+        whitespace run written as one space (None: `lowered` has no other whitespace).
 
         Every match contains a gate word, so the expression runs only on windows around
         the gate words' occurrences (found by substring search, far cheaper than a regular
-        expression scanning every position): the cost follows the hits, not the length."""
+        expression scanning every position): the cost follows the hits, not the length.
+        A gate of several words found more often once whitespace runs are folded
+        ("from  now  on") has occurrences no window covers: then the whole text is
+        searched."""
         if not self.gate:
+            return self.pattern.search(text)
+        if folded is not None and any(folded.count(word) > lowered.count(word)
+                                      for word in self.spaced_gate):
             return self.pattern.search(text)
         windows = _windows(lowered, self.gate) if len(lowered) == len(text) else None
         if windows is None:   # short text, too many hits, or lower() changed the length
@@ -54,6 +62,9 @@ class Rule:
                 return match
         return None
 
+
+_RUNS = re.compile(r"\s+")
+_IRREGULAR = re.compile(r"\s\s|[^\S ]")   # whitespace other than single spaces
 
 WINDOW_BACK = 200     # a match may start this far before its gate word ...
 WINDOW_AHEAD = 450    # ... and end this far after it
@@ -94,7 +105,35 @@ def _rule(name: str, score: float, explanation: str, pattern: str, flags: int = 
           gate: str = "", case: bool = False) -> Rule:
     flags |= 0 if case else re.IGNORECASE
     words = tuple(word for word in gate.split(",") if word)
-    return Rule(name, score, explanation, re.compile(pattern, flags), words)
+    if any(word != word.lstrip() for word in words):   # ", you are" split on its comma
+        raise ValueError(f"rule {name}: a gate word may not start with a space")
+    return Rule(name, score, explanation, re.compile(spaced(pattern), flags), words,
+                tuple(word for word in words if " " in word))
+
+
+def spaced(pattern: str) -> str:
+    """`pattern` with each literal space outside a character class (also re.escape's
+    "\\ ") matching any run of whitespace: "pay  no\tattention" must not slip past
+    "pay no attention"."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+            if char == " " and not in_class:   # re.escape writes a space as "\ "
+                out[-1] = r"\s+"
+                continue
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == " ":
+            out.append(r"\s+")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def build_rules() -> tuple[Rule, ...]:
@@ -184,8 +223,10 @@ def build_rules() -> tuple[Rule, ...]:
               r"knowledge\b"
               r"|\b(?:ohne|unabh[äa]ngig\s+von)\s+(?:die|den|das|dem)\s+(?:artikel|kontext|"
               r"dokument\w*|quellen)\b",
-              gate=("article,document,source,context,search result,passage,information in the,"
-                    "own knowledge,artikel,kontext,quellen")),
+              gate=("disregard,ignor,without using,without consider,without looking,"
+                    "without regard,without reference,not on,not by,not from,not based,"
+                    "regardless,instead of,apart from,aside,information in the,own knowledge,"
+                    "ohne,unabh")),
         _rule("attention_interrupt", 0.75,
               "interrupts the task with an alarm to slip in another request",
               r"\b(?:attention|achtung|stop|stopp|halt)\s*[-\u2013\u2014!:]+\s*(?:stop|stopp|"
@@ -201,7 +242,8 @@ def build_rules() -> tuple[Rule, ...]:
               r"rollen?\b"
               r"|\bimmerse\s+yourself\s+(?:\w+\s+){0,3}(?:role|character|persona)s?\b"
               r"|\bin\s+deiner\s+rolle\s+auf\b",
-              gate="role,figure,character,rolle,persona"),
+              gate=("in their role,in his role,in her role,falling out of,fall out of,"
+                    "step out of,stepping out of,breaking out of,break out of,immerse,rolle")),
         _rule("forced_statement", 0.7,
               "makes the model declare that something is the best or the worst",
               r"\b(?:state|say|write|claim|declare|admit|confirm|tell\s+(?:me|everyone|us))\s+"
@@ -209,7 +251,8 @@ def build_rules() -> tuple[Rule, ...]:
               r"most\s+\w+|superior|better|evil|stupid)\b"
               r"|\b(?:sag|schreib|behaupte)\w*\s*,?\s+dass\s+(?:\w+\s+){1,4}(?:ist|sind|war|"
               r"waren)\b",
-              gate="that,dass"),
+              gate=("state that,say that,write that,claim that,declare that,admit that,"
+                    "confirm that,tell me that,tell everyone that,tell us that,dass")),
         _rule("jailbreak_persona", 0.85,
               "asks the model to play an evil or unrestricted AI",
               r"\b(?:pretend|imagine|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:are|were)\s+"
@@ -220,7 +263,8 @@ def build_rules() -> tuple[Rule, ...]:
               r"concept|sense|notion)\s+of\s+(?:morals?|morality|ethics)\b"
               r"|\b(?:amoral|unethical|immoral)\s+(?:ai|chatbot|assistant|character|entity|being|"
               r"bot|persona)\b",
-              gate="pretend,imagine,act as,stell dir,moral,ethic"),
+              gate=("pretend,imagine,act as if,stell dir,comprehension of,understanding of,"
+                    "concept of,sense of,notion of,amoral,unethical,immoral")),
         _rule("role_hijack", 0.7,
               "asks the model to pretend it can do what it cannot (browse, see the future)",
               r"\b(?:pretend|imagine)\s+(?:that\s+)?you\s+(?:can|could|are\s+able\s+to|have)\s+"
@@ -317,9 +361,9 @@ def build_rules() -> tuple[Rule, ...]:
               gate="ab jetzt,ab sofort,von nun an"),
         _rule("role_hijack", 0.6,
               "opens a sentence by giving the model a new identity",
-              r"(?:^|[.!?:]\s+|\n\s*)(?:you\s+are\s+now|now,?\s+you\s+are|(?:nun|jetzt)\s+bist\s+du)\s+"
+              r"(?:^|[.!?:]\s+|\n\s*)(?:you\s+are\s+now|now\s+you\s+are|(?:nun|jetzt)\s+bist\s+du)\s+"
               r"(?:a|an|the|my|your|ein|eine|der|die|das|(?-i:[A-Z][a-z]+)\b)",
-              re.MULTILINE, gate="you are now,now you are,now, you are,bist du"),
+              re.MULTILINE, gate="you are now,now you are,bist du"),
         _rule("fabrication", 0.75,
               "tells the model to invent answers it does not know",
               r"(?<!not\s)(?<!n't\s)(?<!never\s)\bmake\s+up\s+(?:an?\s+|the\s+|any\s+|some\s+)?"
@@ -327,7 +371,7 @@ def build_rules() -> tuple[Rule, ...]:
               r"|(?<!not\s)(?<!n't\s)(?<!never\s)\bmake\s+(?:an?\s+|the\s+)?answers?\s+up\b"
               r"|\b(?:don'?t|do\s+not|doesn'?t|does\s+not)\s+know\b[^.?!]{0,60}?[,;]?\s*"
               r"(?<!not\s)(?<!n't\s)(?<!never\s)make\s+(?:something|it|one|stuff|things)\s+up\b",
-              gate="make up,make an,make the,answers up,answer up,something up,it up,one up"),
+              gate="make up,answers up,answer up,t know,not know"),
         _rule("role_hijack", 0.34,
               "assigns the model a new identity",
               r"\b(?:now,?\s+you\s+are|you\s+are\s+now|you\s+will\s+now\s+(?:act|be|play|"
@@ -345,7 +389,8 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\bsay\s+(?:that\s+you|yes\b|no\b)"
               r"|\b(?:your|the)\s+(?:only|first)\s+(?:answer|output|response|words?)\s+"
               r"(?:is|must be|should be|will be)\b",
-              gate="just ,only ,simply ,say that,say yes,say no"),
+              gate=("just ,only ,simply ,say that,say yes,say no,first answer,first output,"
+                    "first response,first word")),
         _rule("role_hijack", 0.8,
               "claims to be the model's developer or operator",
               r"\bi\s+am\s+(?:your|the)\s+(?:developer|creator|programmer|admin(?:istrator)?|"
@@ -475,12 +520,14 @@ def matches(rules: tuple[Rule, ...], text: str,
     """Each rule that matches `text`, with its first match. With `gates` (built once for
     `rules`), rules none of whose gate words occur are skipped without a search."""
     lowered = text.lower()
-    present = gates.present(lowered) if gates is not None else None
+    # whitespace runs as single spaces (split/join runs in C, far cheaper than a regex)
+    folded = " ".join(lowered.split()) if _IRREGULAR.search(lowered) else None
+    present = gates.present(folded or lowered) if gates is not None else None
     found = []
     for rule in rules:
         if present is not None and rule.gate and present.isdisjoint(rule.gate):
             continue
-        match = rule.search(text, lowered)
+        match = rule.search(text, lowered, folded)
         if match is not None:
             found.append((rule, match))
     return found
