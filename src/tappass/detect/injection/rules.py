@@ -136,6 +136,9 @@ def spaced(pattern: str) -> str:
     return "".join(out)
 
 
+_OBJECT_FIRST = "asks the model to drop its previous instructions (more languages, object first)"
+
+
 def build_rules() -> tuple[Rule, ...]:
     """All rules, compiled (called once by the cached detector loader)."""
     return (
@@ -166,14 +169,18 @@ def build_rules() -> tuple[Rule, ...]:
               r"|\b(?:ignora|olvida)\w*\b.{0,30}\b(?:instrucciones|anteriores|todo)\b",
               gate=("ignor,vergiss,vergessen,vergesst,missacht,abweichend,zaboravi,zapomnij,"
                     "zabudi,oubli,olvid")),
-        _rule("instruction_override", 0.9,
-              "asks the model to drop its previous instructions (more languages, object first)",
-              r"\b(?:die\s+|alle\s+)?(?:obigen|vorherigen|bisherigen|vorigen|vorangegangenen|"
+        # one technique, three rules: each alternation runs only where its own words occur
+        # (English prose full of "previous" and "prior" never pays for the other languages)
+        _rule("instruction_override", 0.9, _OBJECT_FIRST,
+              r"\b(?:obigen|vorherigen|bisherigen|vorigen|vorangegangenen|"
               r"vorstehenden)\s+(?:\w+\s+){0,2}?(?:ausführungen|anweisungen|informationen|"
               r"befehle|aufgaben|texte?|anordnungen|vorgaben)\b.{0,60}?\b(?:ignorieren|"
               r"vergessen|ignoriert|vergiss|irrelevant|ungültig|hinfällig|gelten\s+nicht|"
-              r"zählen\s+nicht)\b"
-              r"|\bolvid\w*\b.{0,30}\b(?:todo|instrucciones|anteriores|antes|lo\s+anterior)\b"
+              r"zählen\s+nicht)\b",
+              re.DOTALL,
+              gate="obigen,vorherigen,bisherigen,vorigen,vorangegangenen,vorstehenden"),
+        _rule("instruction_override", 0.9, _OBJECT_FIRST,
+              r"\bolvid\w*\b.{0,30}\b(?:todo|instrucciones|anteriores|antes|lo\s+anterior)\b"
               r"|\b(?:ignora|ignorate|ignori)\s+(?:tutt[ei]\s+)?(?:le\s+)?(?:istruzioni|"
               r"indicazioni)\b"
               r"|\bignore\s+(?:todas\s+)?(?:as\s+)?(?:instruções|instrucoes)\b"
@@ -181,17 +188,17 @@ def build_rules() -> tuple[Rule, ...]:
               r"istruzioni|precedenti|tudo|instruções|anteriores)\b"
               r"|\b(?:negeer|vergeet)\b.{0,30}\b(?:alle|alles|vorige|eerdere|instructies)\b"
               rf"|(?:{_folded('забудь', 'забудьте', 'игнорируй', 'игнорируйте', 'проигнорируй')})"
-              rf"\s+(?:{_folded('все', 'всё', 'инструкции', 'указания', 'предыдущие', 'правила')})"
-              r"|\b(?:all\s+)?(?:the\s+)?(?:previous|prior|above|earlier|preceding)\s+"
+              rf"\s+(?:{_folded('все', 'всё', 'инструкции', 'указания', 'предыдущие', 'правила')})",
+              re.DOTALL,
+              gate=("olvid,ignora,ignori,ignore,dimentic,esque,negeer,vergeet,"
+                    + ",".join(_folded("забуд", "игнорир").split("|")))),
+        _rule("instruction_override", 0.9, _OBJECT_FIRST,
+              r"\b(?:previous|prior|above|earlier|preceding)\s+"
               r"(?:information|instructions?|context|text|rules)\s+(?:you(?:'ve| have)?\s+"
               r"(?:received|been\s+given)\s+)?(?:is|are)\s+(?:now\s+)?(?:irrelevant|void|"
               r"obsolete|null|no\s+longer\s+(?:valid|relevant|apply))\b"
               r"(?!\s+(?:to|for|in|here|when|if)\b)",
-              re.DOTALL,
-              gate=("obigen,vorherigen,bisherigen,vorigen,vorangegangenen,vorstehenden,olvid,"
-                    "ignora,ignori,ignore,dimentic,esque,negeer,vergeet,"
-                    + ",".join(_folded("забуд", "игнорир").split("|"))
-                    + ",previous,prior,above,earlier,preceding")),
+              gate="previous,prior,above,earlier,preceding"),
         _rule("task_switch", 0.75,
               "closes the user's task and slips in another one",
               r"\b(?:that|this)\s+is\s+(?:done|finished|completed)\s*[.!]\s*(?:now\s+)?(?:write|"
