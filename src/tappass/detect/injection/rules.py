@@ -136,6 +136,19 @@ def spaced(pattern: str) -> str:
     return "".join(out)
 
 
+_APART = "tells the model to answer apart from the documents it was given"
+
+
+def _apart_from_documents(lead: str, gate: str) -> Rule:
+    """`context_override` for one kind of lead phrase ("disregarding", "instead of", ...)
+    followed by the documents the model was given."""
+    return _rule("context_override", 0.8, _APART,
+                 rf"\b(?:{lead})\s+(?:the|these|those|any|all)?\s*(?:provided\s+|given\s+|"
+                 r"above\s+|supplied\s+|attached\s+)?(?:articles?|documents?|sources?|context|"
+                 r"search\s+results|passages?)\b(?!\s*(?:window|length|size|menu|switch))",
+                 gate=gate)
+
+
 _OBJECT_FIRST = "asks the model to drop its previous instructions (more languages, object first)"
 
 
@@ -218,22 +231,21 @@ def build_rules() -> tuple[Rule, ...]:
               r"(?:hate|despise)\b"
               r"|\bdo\s+you\s+(?:hate|love)\s+\w+\?\s*say\s+yes\b",
               gate="hate,despise,say yes"),
-        _rule("context_override", 0.8,
-              "tells the model to answer apart from the documents it was given",
-              r"\b(?:disregard(?:ing)?|ignor(?:e|ing)|without\s+(?:using|considering|looking\s+at|"
-              r"regard\s+to|reference\s+to)|not\s+(?:based\s+)?(?:on|by|from)|regardless\s+of|"
-              r"instead\s+of|apart\s+from|(?:leaving|leave|setting|putting|put)\s+aside)\s+(?:the|these|those|any|all)?\s*(?:provided\s+|given\s+|"
-              r"above\s+|supplied\s+|attached\s+)?(?:articles?|documents?|sources?|context|"
-              r"search\s+results|passages?)\b(?!\s*(?:window|length|size|menu|switch))"
-              r"|\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"
+        # one technique, gated per phrase: prose says "instead of" and "not on" all the time
+        *(_apart_from_documents(lead, gate) for lead, gate in (
+            (r"disregard(?:ing)?|ignor(?:e|ing)", "disregard,ignor"),
+            (r"without\s+(?:using|considering|looking\s+at|regard\s+to|reference\s+to)",
+             "without using,without consider,without looking,without regard,without reference"),
+            (r"not\s+(?:based\s+)?(?:on|by|from)", "not on,not by,not from,not based"),
+            (r"regardless\s+of|instead\s+of|apart\s+from|(?:leaving|leave|setting|putting|put)"
+             r"\s+aside", "regardless,instead of,apart from,aside"))),
+        _rule("context_override", 0.8, _APART,
+              r"\b(?:use|using)\s+(?:also\s+)?(?:the\s+)?information\s+in\s+the\s+prompt\b"
               r"|\b(?:answer|respond|reply)\w*\s+(?:\w+\s+){0,2}(?:by|from|with|using)\s+your\s+own\s+"
               r"knowledge\b"
               r"|\b(?:ohne|unabh[äa]ngig\s+von)\s+(?:die|den|das|dem)\s+(?:artikel|kontext|"
               r"dokument\w*|quellen)\b",
-              gate=("disregard,ignor,without using,without consider,without looking,"
-                    "without regard,without reference,not on,not by,not from,not based,"
-                    "regardless,instead of,apart from,aside,information in the,own knowledge,"
-                    "ohne,unabh")),
+              gate="information in the,own knowledge,ohne,unabh"),
         _rule("attention_interrupt", 0.75,
               "interrupts the task with an alarm to slip in another request",
               r"\b(?:attention|achtung|stop|stopp|halt)\s*[-\u2013\u2014!:]+\s*(?:stop|stopp|"
