@@ -149,8 +149,13 @@ class GatewayMetrics:
         if child is None:
             from prometheus_client import values
 
-            values.ValueClass = self._values
-            child = self._children[key] = metric.labels(*labels)
+            # a child creates its values when it is made: swap the class in for that only,
+            # so no other prometheus_client metric in the process gets it
+            previous, values.ValueClass = values.ValueClass, self._values
+            try:
+                child = self._children[key] = metric.labels(*labels)
+            finally:
+                values.ValueClass = previous
         return child
 
     def observe(self, events: Iterable[dict[str, Any]]) -> None:

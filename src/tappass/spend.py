@@ -76,23 +76,17 @@ class Ledger:
         for delta in actual:
             backend, units, _ = held.pop(delta.key, (self._kv, 0, 0))
             if delta.amount != units:
-                _group(groups, backend).append(Delta(delta.key, delta.amount - units,
-                                                     delta.ttl, delta.create or units > 0))
+                change = Delta(delta.key, delta.amount - units, delta.ttl,
+                               delta.create or units > 0)
+                groups.setdefault(id(backend), (backend, []))[1].append(change)
         for key, (backend, units, ttl) in held.items():   # held, not in `actual`
-            _group(groups, backend).append(Delta(key, -units, ttl, False))
+            groups.setdefault(id(backend), (backend, []))[1].append(Delta(key, -units, ttl, False))
         held.clear()
         for backend, deltas in groups.values():
             try:
                 await backend.adjust(deltas)
             except KVUnavailable as exc:  # what stays reserved only makes budgets stricter
                 log.info("settling spend failed (%s); the reservation stays counted", exc)
-
-
-def _group(groups: dict[int, tuple[KV, list[Delta]]], backend: KV) -> list[Delta]:
-    entry = groups.get(id(backend))
-    if entry is None:
-        entry = groups[id(backend)] = (backend, [])
-    return entry[1]
 
 
 async def settle_request(ctx: Context) -> None:

@@ -126,6 +126,15 @@ class TextVerdict:
     findings: tuple[tuple[Finding, ...], ...]
     label: Callable[[Finding, str], str] | None = None
 
+    @classmethod
+    def of(cls, per_text: tuple[tuple[Finding, ...], ...],
+           decide: Callable[[list[Finding]], Decision | None]) -> TextVerdict | None:
+        """What `decide` makes of all the findings of `per_text` (None: no finding, or no
+        decision), with the findings kept per text."""
+        findings = [f for found in per_text for f in found]
+        decision = decide(findings) if findings else None
+        return None if decision is None else cls(decision.action, decision.reason, per_text)
+
 
 @runtime_checkable
 class GovernsText(Protocol):

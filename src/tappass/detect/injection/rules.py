@@ -63,7 +63,6 @@ class Rule:
         return None
 
 
-_RUNS = re.compile(r"\s+")
 _IRREGULAR = re.compile(r"\s\s|[^\S ]")   # whitespace other than single spaces
 
 WINDOW_BACK = 200     # a match may start this far before its gate word ...

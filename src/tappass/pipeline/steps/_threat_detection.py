@@ -127,11 +127,8 @@ class ThreatStep(ABC):
         """The answer check on streamed pieces, each piece a text of its own."""
         per_text = tuple(tuple(self.answer_hits(ctx, Scan([text]), [stream_role(text)]))
                          for text in scan.texts)
-        decision = decide(self.what, self.options.action,
-                          [f for found in per_text for f in found], "answer")
-        if decision is None:
-            return None
-        return TextVerdict(decision.action, decision.reason, per_text)
+        return TextVerdict.of(per_text, lambda hits: decide(self.what, self.options.action,
+                                                            hits, "answer"))
 
     def scanned(self, scan: Scan, roles: list[str], label: str) -> list[Finding]:
         hits: list[Finding] = []

@@ -51,12 +51,7 @@ class ContentSafety:
 
     def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
         """The same decision as `run`, on pieces of a streamed answer."""
-        per_text = self._findings(scan)
-        findings = [f for found in per_text for f in found]
-        if not findings:
-            return None
-        decision = self._decision(findings)
-        return TextVerdict(decision.action, decision.reason, per_text)
+        return TextVerdict.of(self._findings(scan), self._decision)
 
     def _findings(self, scan: Scan) -> tuple[tuple[Finding, ...], ...]:
         return tuple(tuple(Finding(f.type, f.start, f.end, f.score,

@@ -73,11 +73,7 @@ class OutputConstraints:
         per_text = tuple(tuple(replace(f, start=0, end=len(text)) if f.start is None else f
                                for f in self.check(text, "the streamed answer"))
                          for text in scan.texts)
-        findings = [f for found in per_text for f in found]
-        if not findings:
-            return None
-        decision = self._decision(findings)
-        return TextVerdict(decision.action, decision.reason, per_text)
+        return TextVerdict.of(per_text, self._decision)
 
     def _decision(self, findings: list[Finding]) -> Decision:
         action = Action.BLOCK if self._options.on_violation == "block" else Action.FLAG

@@ -69,18 +69,14 @@ class OutputScan:
         findings = [f for per_text in self._findings(scan) for f in per_text]
         if not findings:
             return None
-        return Decision(Action.BLOCK, _reason(findings), tuple(findings))
+        return _blocked(findings)
 
     def stream_hold(self, text: str) -> int:
         return len(text)
 
     def govern_text(self, ctx: Context, scan: Scan) -> TextVerdict | None:
         """The same decision as `run`, on pieces of a streamed answer."""
-        per_text = self._findings(scan)
-        findings = [f for found in per_text for f in found]
-        if not findings:
-            return None
-        return TextVerdict(Action.BLOCK, _reason(findings), per_text)
+        return TextVerdict.of(self._findings(scan), _blocked)
 
     def _findings(self, scan: Scan) -> tuple[tuple[Finding, ...], ...]:
         """Per text of `scan`: its best injection finding and its hidden characters."""
@@ -103,10 +99,10 @@ class OutputScan:
         return tuple(out)
 
 
-def _reason(findings: list[Finding]) -> str:
+def _blocked(findings: list[Finding]) -> Decision:
     best = max(findings, key=lambda f: f.score)
-    return (f"the answer carries {best.type.replace('_', ' ')} "
-            f"({best.explanation.split(':', 1)[0]})")
+    return Decision(Action.BLOCK, f"the answer carries {best.type.replace('_', ' ')} "
+                                  f"({best.explanation.split(':', 1)[0]})", tuple(findings))
 
 
 def _refusal(text: str, finding: Finding) -> bool:
